@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Run a kfp-laptop task on a fresh machine: creates `.venv` with the pinned packages on first use, then runs invoke.
+
+    python3 dev.py run-wine      # the wine pipeline on the embedded runner (no cluster needed)
+    python3 dev.py test          # the whole test suite
+
+Only the standard library is used here, so it works with nothing but Python 3.11+.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".kfp-laptop-installed"
+
+
+def _bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def ensure_venv() -> None:
+    """Install (or refresh) the project into .venv when pyproject.toml changed since the last install."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"kfp-laptop needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
+                 "Install a newer Python and run this command with it.")
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == want:
+        return
+    if not _bin("python").exists():
+        print("kfp-laptop: creating .venv (first run only) ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("kfp-laptop: installing pinned packages into .venv (about a minute, first run only) ...", flush=True)
+    pip = [str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    result = subprocess.run([*pip, "-e", f"{ROOT}[dev]"])
+    if result.returncode != 0:
+        sys.exit("kfp-laptop: installing the packages failed (see pip's message above). "
+                 "Check that PyPI is reachable, then run the same command again.")
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> None:
+    ensure_venv()
+    if not argv:
+        argv = ["--list"]
+    os.chdir(ROOT)
+    os.execv(_bin("inv"), [str(_bin("inv")), *argv])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,26 @@
+"""The Pulumi program as a function, so tests can run it under mocks and read its outputs.
+
+Composition only: each piece is a ComponentResource with a typed args class; the decisions live in pure modules.
+"""
+from __future__ import annotations
+
+import pulumi
+
+from infra.config import load
+
+
+def main() -> dict[str, pulumi.Input]:
+    cfg = load()
+    from infra.components.cluster import Cluster, ClusterArgs
+    from infra.components.kfp import KfpPlatform, KfpPlatformArgs
+    from infra.components.registry import LocalRegistry, LocalRegistryArgs
+    from infra.components.watchdog import Watchdog, WatchdogArgs
+    from infra.outputs import stack_outputs
+
+    cluster = Cluster("cluster", ClusterArgs(config=cfg))
+    registry = LocalRegistry("registry", LocalRegistryArgs(config=cfg, cluster=cluster))
+    kfp = KfpPlatform("kfp", KfpPlatformArgs(config=cfg, provider=cluster.provider),
+                      opts=pulumi.ResourceOptions(depends_on=[registry]))
+    watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
+                        opts=pulumi.ResourceOptions(depends_on=[kfp]))
+    return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp, watchdog=watchdog)

@@ -1,0 +1,1 @@
+"""Host-side tooling: stack workflow, doctor, and the error type every command shares."""

@@ -1,0 +1,149 @@
+"""invoke tasks: thin wrappers; each calls one function in the packages (which also work without invoke).
+
+Imports happen inside each task so that `inv --list` is instant and one area's dependency never breaks another's task.
+"""
+from invoke import task
+
+from laptop.errors import exit_on_user_error
+
+
+@task(help={"stack": "stack name (default: <user>-<host>)", "yes": "skip the preview confirmation"})
+@exit_on_user_error
+def up(c, stack=None, yes=False):
+    """Create or update this laptop's stack: cluster, registry, KFP, MinIO, watchdog."""
+    from laptop.stack import up as run_up
+
+    run_up(stack=stack, yes=yes)
+
+
+@task(help={"stack": "stack name (default: <user>-<host>)", "purge": "also delete dataDir (run history, artifacts, images)",
+            "yes": "skip the confirmation"})
+@exit_on_user_error
+def down(c, stack=None, purge=False, yes=False):
+    """Destroy this laptop's stack (`--purge` also deletes its persistent data)."""
+    from laptop.stack import down as run_down
+
+    run_down(stack=stack, purge=purge, yes=yes)
+
+
+@task(help={"local": "force the embedded local runner (kfp.local)",
+            "target": "auto (cluster when a stack is up, else local), local or cluster",
+            "neighbors": "comma-separated n_neighbors candidates, e.g. 3,5,7",
+            "parallelism": "how many candidates are tuned at once",
+            "test_size": "held-out fraction, between 0 and 1",
+            "random_state": "seed for the split",
+            "containerized": "use the containerized components from the stack's registry (see inv build-components)",
+            "experiment": "KFP experiment name"})
+@exit_on_user_error
+def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
+             containerized=False, experiment=None, stack=None):
+    """Run the wine tuning pipeline, wait, and print the chosen model."""
+    from pipelines.cli import run_wine as run
+
+    run(local=local, target=target, neighbors=neighbors, parallelism=parallelism, test_size=test_size,
+        random_state=random_state, containerized=containerized, experiment=experiment, stack=stack)
+
+
+@task(help={"local": "force the embedded local runner (kfp.local)", "target": "auto, local or cluster",
+            "a": "first addend", "b": "second addend", "c": "optional third addend (default 10)"})
+@exit_on_user_error
+def run_quickstart(ctx, local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None):
+    """Run the addition quickstart pipeline."""
+    from pipelines.cli import run_quickstart as run
+
+    run(local=local, target=target, a=a, b=b, c=c, experiment=experiment, stack=stack)
+
+
+@task(name="compile", help={"out": "folder for the IR YAML files"})
+@exit_on_user_error
+def compile_(c, out="out/pipelines"):
+    """Compile every pipeline to KFP IR YAML."""
+    from pipelines.cli import compile_all
+
+    compile_all(out)
+
+
+@task(help={"run_id": "KFP run id"})
+@exit_on_user_error
+def status(c, run_id, stack=None):
+    """Print a run's task tree with states."""
+    from pipelines.cli import status as show
+
+    show(run_id, stack=stack)
+
+
+@task(help={"run_id": "KFP run id", "task": "only this task's logs"})
+@exit_on_user_error
+def logs(c, run_id, task=None, stack=None):
+    """Print the logs of a run's tasks (through the KFP UI server, no kubectl)."""
+    from pipelines.cli import logs as show
+
+    show(run_id, task=task, stack=stack)
+
+
+@task(help={"readme": "write the diagram into README.md between its markers"})
+@exit_on_user_error
+def dag(c, readme=False):
+    """Print the wine pipeline's DAG as Mermaid, generated from the compiled IR."""
+    from pipelines.cli import dag as show
+
+    show(readme=readme)
+
+
+@task(help={"stack": "stack name"})
+@exit_on_user_error
+def doctor(c, stack=None):
+    """Check the machine (before up) and the stack (after up); print the fix for each problem."""
+    from laptop.doctor import main as run
+
+    run(stack=stack)
+
+
+@task(help={"out": "folder for the rendered YAML", "arch": "amd64 or arm64 (default: the host's)",
+            "kfp_manifests": "pre-rendered upstream folder (default: the cached render)"})
+@exit_on_user_error
+def render(c, out="out/render", arch=None, kfp_manifests=None, kfp_version=None):
+    """Write every Kubernetes object the stack would apply, as plain YAML, offline."""
+    from infra.render import render_to
+
+    render_to(out, arch=arch, kfp_manifests=kfp_manifests, kfp_version=kfp_version)
+
+
+@task(help={"arch": "amd64 or arm64 (default: the host's)"})
+@exit_on_user_error
+def image_plan(c, arch=None, kfp_manifests=None, kfp_version=None):
+    """Show, for every image, whether it runs natively, is substituted, or needs emulation on this arch."""
+    from infra.render import print_image_plan
+
+    print_image_plan(arch=arch, kfp_manifests=kfp_manifests, kfp_version=kfp_version)
+
+
+@task(help={"stack": "stack name"})
+@exit_on_user_error
+def build_components(c, stack=None):
+    """Build the containerized components for the stack's arch and push them to its registry."""
+    from pipelines.containerized.build import build_and_push
+
+    build_and_push(stack=stack)
+
+
+@task(help={"stack": "stack name"})
+@exit_on_user_error
+def port_forward(c, stack=None):
+    """For engine=existing: forward the KFP UI/API and MinIO to the configured 127.0.0.1 ports."""
+    from laptop.stack import port_forward as run
+
+    run(stack=stack)
+
+
+@task(help={"k": "only tests matching this expression", "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
+def test(c, k=None, e2e=False):
+    """Run the whole test suite."""
+    import os
+    import sys
+
+    env = {"KFP_LAPTOP_E2E": "1"} if e2e else {}
+    import shlex
+
+    args = [sys.executable, "-m", "pytest"] + (["-k", k] if k else [])
+    c.run(shlex.join(args), env={**os.environ, **env})

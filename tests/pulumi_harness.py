@@ -1,0 +1,99 @@
+"""Run the Pulumi program under `pulumi.runtime.set_mocks`, recording every registered resource.
+
+Mocks stand in only for what this machine cannot run (the Pulumi engine, the Kubernetes provider, a cluster).
+Rendering is real: the `kubernetes:yaml:decode` invoke parses YAML with PyYAML and
+`kubernetes:kustomize:directory` runs `kubectl kustomize`, as the provider would.
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import yaml
+
+PROJECT = "kfp-laptop"
+
+
+@dataclass
+class Registered:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    provider: str | None
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def kubernetes_objects(self) -> list[dict]:
+        """Every registered Kubernetes object as a manifest dict (apiVersion, kind, metadata, ...), in registration order."""
+        objs = []
+        for r in self.resources:
+            if r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
+                objs.append(r.inputs)
+        return objs
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records resources; invokes that render manifests do so for real."""
+
+    def __init__(self, run: ProgramRun):
+        self.run = run
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider))
+        outputs = dict(args.inputs)
+        digest = hashlib.sha256(f"{args.typ}/{args.name}".encode()).hexdigest()
+        if args.typ.startswith("random:index/random"):
+            # A stand-in for the provider's random value: distinct per resource, as long as asked for.
+            length = int(args.inputs.get("length", 24))
+            outputs["result"] = (digest * 4)[:length]
+        if args.typ == "command:local:Command":
+            outputs.setdefault("stdout", "")
+            outputs.setdefault("stderr", "")
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.run.invokes.append(args.token)
+        if args.token == "kubernetes:yaml:decode":
+            return {"result": [d for d in yaml.safe_load_all(args.args["text"]) if d]}
+        if args.token == "kubernetes:kustomize:directory":
+            text = subprocess.run(["kubectl", "kustomize", args.args["directory"]], check=True,
+                                  capture_output=True, text=True).stdout
+            return {"result": [d for d in yaml.safe_load_all(text) if d]}
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+def run_program(config: dict[str, Any], stack: str = "test") -> ProgramRun:
+    """Evaluate `infra.program.main()` with this stack config (keys without the `kfp-laptop:` prefix).
+
+    A config error is captured in `.error` (with whatever was registered before it, which should be nothing).
+    """
+    run = ProgramRun()
+    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config({f"{PROJECT}:{k}": (v if isinstance(v, str) else yaml.safe_dump(v).strip())
+                                   for k, v in config.items()})
+
+    @pulumi.runtime.test
+    def evaluate():
+        from infra.program import main
+
+        try:
+            outputs = main()
+        except Exception as err:  # noqa: BLE001 - recorded for the test to assert on
+            run.error = err
+            return None
+        return pulumi.Output.from_input(outputs).apply(run.outputs.update)
+
+    evaluate()
+    return run
