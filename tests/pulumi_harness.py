@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 import yaml
@@ -74,8 +74,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
-def run_program(config: dict[str, Any], stack: str = "test") -> ProgramRun:
-    """Evaluate `infra.program.main()` with this stack config (keys without the `kfp-laptop:` prefix).
+def _program_main() -> Callable[[], dict]:
+    from infra.program import main
+
+    return main
+
+
+def run_program(config: dict[str, Any], stack: str = "test", main: Callable[[], dict] | None = None) -> ProgramRun:
+    """Evaluate `infra.program.main()` (or another `main`) with this stack config (keys without the `kfp-laptop:` prefix).
 
     A config error is captured in `.error` (with whatever was registered before it, which should be nothing).
     """
@@ -86,10 +92,8 @@ def run_program(config: dict[str, Any], stack: str = "test") -> ProgramRun:
 
     @pulumi.runtime.test
     def evaluate():
-        from infra.program import main
-
         try:
-            outputs = main()
+            outputs = (main or _program_main())()
         except Exception as err:  # noqa: BLE001 - recorded for the test to assert on
             run.error = err
             return None
