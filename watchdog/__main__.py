@@ -1,0 +1,21 @@
+"""Entry point in the cluster: `python -m watchdog` (the source is mounted from a ConfigMap)."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from watchdog.decide import Policy
+from watchdog.kube import KubeApi
+from watchdog.loop import Settings, run
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings(namespace=os.environ["WATCHDOG_NAMESPACE"], policy=Policy.from_env(),
+                        heartbeat=Path(os.environ.get("WATCHDOG_HEARTBEAT", "/tmp/watchdog/heartbeat")))
+    run(KubeApi.in_cluster(), settings)
+
+
+if __name__ == "__main__":
+    main()
