@@ -1,8 +1,48 @@
-"""Stack configuration: read once from `pulumi.Config`, validated into a frozen dataclass before anything is registered."""
+"""Stack configuration: read once from `pulumi.Config`, validated into a frozen dataclass before anything is registered.
+
+`from_raw` is the pure half (plain dict in, `StackConfig` out, `ConfigError` naming key, value and what is allowed);
+`load` is the Pulumi half that turns a `ConfigError` into a `pulumi.RunError` (one message, no traceback).
+"""
 from __future__ import annotations
 
+import os
+import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT = "kfp-laptop"
+ENGINES = ("kind", "k3d", "existing")
+ARCHES = ("amd64", "arm64")
+# The MinIO community edition is archived; quay.io still serves this multi-arch (amd64+arm64) release.
+DEFAULT_MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+KFP_MANIFEST_FILES = ("cluster-scoped-resources.yaml", "platform-agnostic.yaml")
+PORT_KEYS = ("kfpPort", "minioPort", "minioConsolePort", "registryPort")
+
+# Every key of the `kfp-laptop` namespace with its default ("" = unset); Pulumi.yaml declares the same (tested).
+DEFAULTS: dict[str, Any] = {
+    "engine": "kind",
+    "clusterName": "kfp",
+    "kubeContext": "",
+    "arch": "auto",
+    "kfpVersion": "2.17.0",
+    "kfpManifests": "",
+    "minioImage": DEFAULT_MINIO_IMAGE,
+    "kfpPort": 8080,
+    "minioPort": 9000,
+    "minioConsolePort": 9001,
+    "registryPort": 5001,
+    "dataDir": "",
+}
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(rf"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+                    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+_MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "arm64": "arm64", "aarch64": "arm64"}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -24,3 +64,173 @@ class StackConfig:
     def registry(self) -> str:
         """Where the host pushes and pods pull: the same name on both sides."""
         return f"localhost:{self.registry_port}"
+
+
+class ConfigError(ValueError):
+    """One bad config value: the message names the key, the value and what is allowed."""
+
+    def __init__(self, key: str, value: Any, allowed: str):
+        self.key = key
+        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed} "
+                         f"(change it with `pulumi config set {PROJECT}:{key} VALUE`)")
+
+
+def laptop_home() -> Path:
+    """Per-user folder for kfp-laptop's own files (passphrase, default data dirs); outside every repository."""
+    return Path(os.environ.get("KFP_LAPTOP_HOME") or Path.home() / ".kfp-laptop")
+
+
+def default_data_dir(stack: str) -> Path:
+    """Per stack, so two stacks on one laptop never share MinIO/MySQL/registry data."""
+    return laptop_home() / "stacks" / stack / "data"
+
+
+def host_arch(machine: str | None = None) -> str | None:
+    """The host's architecture in container terms (amd64/arm64), or None when it is neither."""
+    return _MACHINE_ARCH.get((machine or platform.machine()).lower())
+
+
+def _value(raw: Mapping[str, Any], key: str) -> Any:
+    value = raw.get(key)
+    return DEFAULTS[key] if value is None or value == "" else value
+
+
+def _choice(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = _value(raw, key)
+    if value not in allowed:
+        raise ConfigError(key, value, "allowed values are " + ", ".join(allowed))
+    return value
+
+
+def _port(raw: Mapping[str, Any], key: str) -> int:
+    value = _value(raw, key)
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        port = 0
+    if isinstance(value, bool) or not 1 <= port <= 65535 or str(port) != str(value).strip():
+        raise ConfigError(key, value, "a TCP port number between 1 and 65535")
+    return port
+
+
+def _ports(raw: Mapping[str, Any]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for key in PORT_KEYS:
+        port = _port(raw, key)
+        clash = next((other for other, used in ports.items() if used == port), None)
+        if clash:
+            raise ConfigError(key, port, f"already used by {PROJECT}:{clash}; each host port must be different")
+        ports[key] = port
+    return ports
+
+
+def _arch(raw: Mapping[str, Any], machine: str | None) -> str:
+    value = _choice(raw, "arch", ("auto", *ARCHES))
+    if value != "auto":
+        return value
+    detected = host_arch(machine)
+    if detected is None:
+        raise ConfigError("arch", value, f"this host's architecture ({machine or platform.machine()}) is not "
+                                         "supported; set amd64 or arm64 explicitly")
+    return detected
+
+
+def _image(raw: Mapping[str, Any], key: str) -> str:
+    value = str(_value(raw, key))
+    match = _IMAGE.match(value)
+    if not match or not (match["tag"] or match["digest"]) or match["tag"] == "latest":
+        raise ConfigError(key, value, "an image reference pinned to an exact tag or digest "
+                                      "(e.g. registry/name:RELEASE-tag), not :latest")
+    return value
+
+
+def _user_path(value: str) -> Path:
+    """`~` expanded; relative paths are relative to the repository root (where Pulumi.yaml is)."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _manifests(raw: Mapping[str, Any]) -> Path | None:
+    value = _value(raw, "kfpManifests")
+    if not value:
+        return None
+    folder = _user_path(str(value))
+    missing = [name for name in KFP_MANIFEST_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError("kfpManifests", value, f"a folder holding {' and '.join(KFP_MANIFEST_FILES)} "
+                                                 f"(`kubectl kustomize` renders); missing: {', '.join(missing)}")
+    return folder
+
+
+def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
+    value = _value(raw, "dataDir")
+    if not value:
+        return default_data_dir(stack)
+    path = _user_path(str(value)).resolve()
+    if path in (Path(path.anchor), Path.home().resolve()):
+        raise ConfigError("dataDir", value, "a folder of its own (not / or your home folder): "
+                                            "`inv down --purge` deletes it")
+    if path.exists() and not path.is_dir():
+        raise ConfigError("dataDir", value, "a folder (this path is a file)")
+    return path
+
+
+def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None = None) -> StackConfig:
+    """Validate plain config values (keys as in Pulumi.yaml, without the `kfp-laptop:` prefix; missing = default).
+
+    `machine` overrides `platform.machine()` for `arch: auto` (tests, and `inv render --arch`).
+    """
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(unknown[0], raw[unknown[0]], "unknown key; known keys are " + ", ".join(DEFAULTS))
+    engine = _choice(raw, "engine", ENGINES)
+    cluster_name = str(_value(raw, "clusterName"))
+    if not _DNS_LABEL.match(cluster_name):
+        raise ConfigError("clusterName", cluster_name, "a DNS label: lowercase letters, digits and '-', "
+                                                       "starting and ending with a letter or digit, at most 63")
+    kube_context = _value(raw, "kubeContext") or None
+    if kube_context and engine != "existing":
+        raise ConfigError("kubeContext", kube_context, f"only used with engine existing (engine is {engine}); "
+                                                       f"remove it with `pulumi config rm {PROJECT}:kubeContext`")
+    kfp_version = str(_value(raw, "kfpVersion"))
+    if not _VERSION.match(kfp_version):
+        raise ConfigError("kfpVersion", kfp_version, "a KFP backend release like 2.17.0")
+    ports = _ports(raw)
+    return StackConfig(
+        engine=engine,
+        cluster_name=cluster_name,
+        kube_context=kube_context,
+        arch=_arch(raw, machine),
+        kfp_version=kfp_version,
+        kfp_manifests=_manifests(raw),
+        minio_image=_image(raw, "minioImage"),
+        kfp_port=ports["kfpPort"],
+        minio_port=ports["minioPort"],
+        minio_console_port=ports["minioConsolePort"],
+        registry_port=ports["registryPort"],
+        data_dir=_data_dir(raw, stack),
+    )
+
+
+def raw_from_pulumi() -> dict[str, Any]:
+    """Every `kfp-laptop:*` value the engine passed in, including unknown keys so that a typo is caught."""
+    import pulumi
+    import pulumi.runtime.config as runtime_config
+
+    config = pulumi.Config(PROJECT)
+    raw = {key: config.get(key) for key in DEFAULTS}
+    prefix = f"{PROJECT}:"
+    passed = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw.update({key[len(prefix):]: value for key, value in passed.items()
+                if key.startswith(prefix) and key[len(prefix):] not in DEFAULTS})
+    return raw
+
+
+def load() -> StackConfig:
+    """Read the stack's config once; a bad value stops the program before any resource, as one message."""
+    import pulumi
+
+    try:
+        return from_raw(raw_from_pulumi(), stack=pulumi.get_stack())
+    except ConfigError as err:
+        raise pulumi.RunError(str(err)) from None

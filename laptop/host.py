@@ -1,0 +1,54 @@
+"""What this laptop is: its default stack name, which cluster engine it has, and whether the tools `inv up` needs exist."""
+from __future__ import annotations
+
+import getpass
+import re
+import shutil
+import socket
+import subprocess
+from typing import Callable
+
+from laptop.errors import UserError
+
+INSTALL_HINTS = {
+    "docker": "install Docker Desktop, OrbStack or colima (macOS) or Docker Engine (Linux), then start it",
+    "kind": "install kind: `brew install kind` or https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "k3d": "install k3d: `brew install k3d` or https://k3d.io/#installation",
+    "kubectl": "install kubectl: `brew install kubectl` or https://kubernetes.io/docs/tasks/tools/",
+    "pulumi": "install the Pulumi CLI: `brew install pulumi/tap/pulumi` or `curl -fsSL https://get.pulumi.com | sh`",
+}
+# Binaries each engine drives on this host (`existing` talks to its cluster through kubectl only).
+ENGINE_TOOLS = {"kind": ("docker", "kind"), "k3d": ("docker", "k3d"), "existing": ("kubectl",)}
+
+
+def sanitize_stack_name(text: str) -> str:
+    """A Pulumi stack name from free text: lowercase, only [a-z0-9-], no leading/trailing dashes."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return name or "laptop"
+
+
+def default_stack_name(user: str | None = None, host: str | None = None) -> str:
+    """`<user>-<host>` (host without its domain), so each laptop gets its own stack."""
+    user = user if user is not None else getpass.getuser()
+    host = (host if host is not None else socket.gethostname()).split(".")[0]
+    return sanitize_stack_name(f"{user}-{host}")
+
+
+def detect_engine(which: Callable[[str], str | None] = shutil.which) -> str | None:
+    """The engine present on this machine: kind preferred, then k3d; None when neither is installed."""
+    return next((engine for engine in ("kind", "k3d") if which(engine)), None)
+
+
+def require_tools(engine: str, which: Callable[[str], str | None] = shutil.which) -> None:
+    """Fail with the install command for the first missing binary this engine needs."""
+    for tool in ENGINE_TOOLS[engine]:
+        if not which(tool):
+            raise UserError(f"`{tool}` is not installed (engine {engine} needs it)", INSTALL_HINTS[tool])
+
+
+def require_docker_running(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
+    """`docker info` answers only when the daemon (Docker Desktop, OrbStack, colima) is up."""
+    result = run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError("Docker is installed but not running",
+                        "start Docker Desktop / OrbStack / `colima start`, or `sudo systemctl start docker` on Linux")

@@ -1,0 +1,199 @@
+"""This laptop's stack, driven through `pulumi.automation`: `inv up`, `inv down`, `inv port-forward`, and the
+stack outputs that `pipelines` and the tasks read (the only place they learn endpoints from).
+
+State lives in the local file backend named in Pulumi.yaml (no Pulumi Cloud account); the secrets passphrase in a
+user-only file (`laptop.passphrase`). Plain `pulumi up` / `pulumi destroy` work on the same stack.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from typing import Any, Callable
+
+from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
+from laptop.errors import UserError
+from laptop.host import INSTALL_HINTS, default_stack_name, detect_engine, require_docker_running, require_tools
+from laptop.passphrase import passphrase_env
+
+
+def _auto():
+    """The automation module, imported on use: `inv --list` and the local runner never pay for it."""
+    import pulumi.automation as auto
+
+    return auto
+
+
+def _require_pulumi() -> None:
+    if not shutil.which("pulumi"):
+        raise UserError("the Pulumi CLI (`pulumi`) is not installed", INSTALL_HINTS["pulumi"])
+
+
+def _options(env: dict[str, str]):
+    auto = _auto()
+    return auto.LocalWorkspaceOptions(work_dir=str(PROJECT_ROOT), secrets_provider="passphrase",
+                                      env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env})
+
+
+def _select(name: str):
+    """The existing stack `name`, or None. Selecting needs no passphrase; reading secrets does."""
+    auto = _auto()
+    try:
+        return auto.select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options({}))
+    except auto.StackNotFoundError:
+        return None
+
+
+def _require_stack(name: str):
+    stack = _select(name)
+    if stack is None:
+        raise UserError(f"there is no stack `{name}` on this laptop", "run `inv up` first (or pass --stack NAME)")
+    stack.workspace.env_vars.update(passphrase_env(create=False))
+    return stack
+
+
+def _outputs(stack, name: str) -> dict[str, Any]:
+    """Plain values with secrets revealed, as `pulumi stack output --json --show-secrets` prints them."""
+    auto = _auto()
+    try:
+        return {key: item.value for key, item in stack.outputs().items()}
+    except auto.CommandError as err:
+        detail = (getattr(err, "stderr", "") or str(err)).strip().splitlines()
+        raise UserError(f"could not read the outputs of stack `{name}`: {detail[-1] if detail else err}",
+                        "check that PULUMI_CONFIG_PASSPHRASE_FILE points at the passphrase this stack was "
+                        "created with (default ~/.kfp-laptop/passphrase)") from None
+
+
+def find_outputs(stack: str | None = None) -> dict[str, Any] | None:
+    """The stack's outputs, or None when no stack is up (no pulumi CLI, no such stack, or a stack without outputs).
+
+    A stack that exists but cannot be read (wrong or missing passphrase) raises UserError: silently falling back to
+    the local runner would hide the problem.
+    """
+    if not shutil.which("pulumi"):
+        return None
+    name = stack or default_stack_name()
+    selected = _select(name)
+    if selected is None:
+        return None
+    selected.workspace.env_vars.update(passphrase_env(create=False))
+    return _outputs(selected, name) or None
+
+
+def stack_outputs(stack: str | None = None) -> dict[str, Any]:
+    """The stack's outputs; UserError naming the problem and fix when there is no CLI, no stack or no outputs."""
+    _require_pulumi()
+    name = stack or default_stack_name()
+    outputs = _outputs(_require_stack(name), name)
+    if not outputs:
+        raise UserError(f"stack `{name}` has no outputs: it is not up", "run `inv up`")
+    return outputs
+
+
+def _raw_config(stack) -> dict[str, Any]:
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix):]: item.value for key, item in stack.get_all_config().items() if key.startswith(prefix)}
+
+
+def _validated(raw: dict[str, Any], name: str) -> StackConfig:
+    try:
+        return from_raw(raw, stack=name)
+    except ConfigError as err:
+        raise UserError(str(err)) from None
+
+
+def detected_defaults(raw: dict[str, Any], which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
+    """Settings `inv up` writes into a stack that has none: this host's arch, and the engine installed here."""
+    found: dict[str, str] = {}
+    if not raw.get("arch") and host_arch():
+        found["arch"] = host_arch()
+    if not raw.get("engine"):
+        engine = detect_engine(which)
+        if engine is None:
+            raise UserError("neither kind nor k3d is installed", f"{INSTALL_HINTS['kind']}  (or: {INSTALL_HINTS['k3d']})")
+        found["engine"] = engine
+    return found
+
+
+def _print_line(line: str) -> None:
+    print(line.rstrip("\n"), flush=True)
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(f"{question} needs a confirmation and there is no terminal to ask", "pass --yes")
+    if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
+        raise UserError("cancelled", None)
+
+
+def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
+    """Create or select this laptop's stack, write detected defaults, then `pulumi up` with progress."""
+    _require_pulumi()
+    auto = _auto()
+    name = stack or default_stack_name()
+    selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options(passphrase_env(create=True)))
+    raw = _raw_config(selected)
+    for key, value in detected_defaults(raw).items():
+        selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
+        raw[key] = value
+        print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)
+    config = _validated(raw, name)
+    require_tools(config.engine)
+    if config.engine != "existing":
+        require_docker_running()
+    if not yes:
+        selected.preview(on_output=_print_line, color="always")
+        _confirm(f"Apply these changes to stack `{name}`?", yes)
+    try:
+        selected.up(on_output=_print_line, color="always")
+    except auto.CommandError:
+        raise UserError(f"`pulumi up` of stack `{name}` failed (its message is above)",
+                        "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster") from None
+    outputs = _outputs(selected, name)
+    print(summary(outputs), flush=True)
+    return outputs
+
+
+def summary(outputs: dict[str, Any]) -> str:
+    """What to open next; secrets are never printed."""
+    lines = [f"KFP UI and API:  {outputs.get('kfp_endpoint')}",
+             f"MinIO console:   {outputs.get('minio_console')}  (credentials: "
+             "`pulumi stack output minio_access_key --show-secrets` / minio_secret_key)",
+             f"Registry:        {outputs.get('registry') or '(none for engine existing)'}",
+             "Next:            inv run-wine"]
+    return "\n".join(lines)
+
+
+def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> None:
+    """`pulumi destroy` this laptop's stack; with `purge`, also delete its dataDir (run history, artifacts, images)."""
+    from laptop.data_dir import purge_data_dir
+
+    _require_pulumi()
+    auto = _auto()
+    name = stack or default_stack_name()
+    selected = _require_stack(name)
+    config = _validated(_raw_config(selected), name)
+    what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
+    _confirm(what + (f" and delete {config.data_dir}?" if purge else "?"), yes)
+    try:
+        selected.destroy(on_output=_print_line, color="always")
+    except auto.CommandError:
+        raise UserError(f"`pulumi destroy` of stack `{name}` failed (its message is above)",
+                        "fix what it names, then run `inv down` again") from None
+    if purge:
+        purge_data_dir(config.data_dir)
+        print(f"deleted {config.data_dir}", flush=True)
+
+
+def port_forward(stack: str | None = None) -> None:
+    """For engine `existing`: keep `kubectl port-forward`s to the stack's 127.0.0.1 ports running until Ctrl-C."""
+    from laptop.port_forward import keep_forwarding, port_forward_commands
+
+    outputs = stack_outputs(stack)
+    if outputs["cluster"]["engine"] != "existing":
+        print(f"not needed: engine {outputs['cluster']['engine']} publishes {outputs['kfp_endpoint']} itself", flush=True)
+        return
+    require_tools("existing")
+    keep_forwarding(port_forward_commands(outputs))
+
