@@ -17,6 +17,7 @@ import pytest
 from watchdog.decide import Policy
 from watchdog.kube import KubeApi
 from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY, Settings, run
+from watchdog.objects import role
 
 NS = "kubeflow"
 FAST = Policy(interval_seconds=0.01, max_backoff_seconds=0.05, cooldown_seconds=0, healthz_failures=2)
@@ -128,10 +129,6 @@ def cluster():
     yield standin
     server.shutdown()
     server.server_close()
-    USED_REQUESTS.update(standin.requests)
-
-
-USED_REQUESTS: set[tuple[str, str]] = set()
 
 
 def watch(cluster, tmp_path, checks, policy=FAST, sleeps=None):
@@ -231,3 +228,33 @@ def test_a_failed_restart_is_retried_at_the_next_check(cluster, tmp_path):
     watch(cluster, tmp_path, checks=3, sleeps=sleeps)
     assert len(patches(cluster)) == 2 and cluster.pods[0]["metadata"]["name"].endswith("-r1")
     assert sleeps[0] == 0.02                               # the failed action counts as an API error
+
+
+def permission(method: str, path: str) -> tuple[str, str, str, str | None]:
+    """(verb, apiGroup, resource, name) of a request, resolved the way the API server's authorizer does."""
+    parts = path.split("?")[0].strip("/").split("/")
+    group = "" if parts[0] == "api" else parts[1]
+    rest = parts[2:] if parts[0] == "api" else parts[3:]      # namespaces/<ns>/<resource>[/<name>]
+    resource, name = rest[2], (rest[3] if len(rest) > 3 else None)
+    verb = {"GET": "get" if name else "list", "POST": "create", "PATCH": "patch", "PUT": "update",
+            "DELETE": "delete"}[method]
+    return verb, group, resource, name
+
+
+def allowed(rules: list[dict], verb, group, resource, name) -> bool:
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
+               and ("resourceNames" not in r or name in r["resourceNames"]) for r in rules)
+
+
+def test_role_grants_exactly_what_the_loop_uses(cluster, tmp_path):
+    """Imitates RBAC: every request the real loop sends must be allowed by the Role, and every grant must be used."""
+    broken = make_pod("ml-pipeline", "pull", ready=False)
+    broken["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "ImagePullBackOff"}}
+    cluster.pods = [make_pod("workflow-controller", "old", crash=True), broken]
+    watch(cluster, tmp_path, checks=2)
+    rules = role(NS, FAST)["rules"]
+    used = {permission(m, p) for m, p in cluster.requests}
+    assert [u for u in used if not allowed(rules, *u)] == []
+    granted = {(v, g, r) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert granted == {(v, g, r) for v, g, r, _ in used}
+    assert not any(v in ("delete", "update", "*") for v, *_ in granted)
