@@ -1,0 +1,42 @@
+"""Watchdog: the in-cluster watchdog that keeps the workflow-controller alive (logic in `watchdog/`, objects in
+`watchdog/objects.py`).
+
+Its status ConfigMap is registered on its own with `ignore_changes=["data"]`: the watchdog writes its last check and
+actions there, and a later `pulumi up` must not wipe them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import StackConfig
+from infra.manifests.source import dump
+from infra.topology import NAMESPACE
+from watchdog.loop import STATUS_CONFIGMAP
+from watchdog.objects import package_sources, watchdog_objects
+
+
+@dataclass
+class WatchdogArgs:
+    config: StackConfig
+    provider: k8s.Provider | None = None
+
+
+class Watchdog(pulumi.ComponentResource):
+    status_configmap: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WatchdogArgs, opts: pulumi.ResourceOptions | None = None):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=args.provider))
+        super().__init__("kfp-laptop:index:Watchdog", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        objects = watchdog_objects(NAMESPACE, package_sources())
+        (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
+        status_map = k8s.core.v1.ConfigMap(
+            f"{name}-status", metadata=status["metadata"], data=status["data"],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["data"])))
+        k8s.yaml.ConfigGroup(f"{name}-objects", yaml=[dump([o for o in objects if o is not status])],
+                             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[status_map])))
+        self.status_configmap = status_map.metadata.apply(lambda meta: meta["name"])
+        self.register_outputs({"status_configmap": self.status_configmap})
