@@ -1,0 +1,54 @@
+"""Command-line pipeline arguments, parsed and checked before anything runs (values arrive as strings from invoke)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from laptop.errors import UserError
+from pipelines.wine import pipeline as wine
+
+
+@dataclass(frozen=True)
+class WineArguments:
+    neighbors: tuple[int, ...]
+    parallelism: int
+    test_size: float
+    random_state: int
+
+    def pipeline_arguments(self) -> dict:
+        """The run's arguments (`parallelism` is not one: it is built into the pipeline's loop)."""
+        return {"neighbors": list(self.neighbors), "test_size": self.test_size, "random_state": self.random_state}
+
+
+def _number(name: str, value, kind: type, example: str):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise UserError(f"--{name.replace('_', '-')} must be {'an integer' if kind is int else 'a number'}, "
+                        f"got {value!r}", f"pass e.g. --{name.replace('_', '-')} {example}") from None
+
+
+def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_state=None) -> WineArguments:
+    """Validated wine arguments; None means the pipeline's default."""
+    if neighbors is None:
+        candidates = tuple(wine.DEFAULT_NEIGHBORS)
+    else:
+        parts = neighbors if isinstance(neighbors, (list, tuple)) else str(neighbors).split(",")
+        candidates = tuple(_number("neighbors", str(p).strip(), int, "3,5,7") for p in parts if str(p).strip())
+        if not candidates:
+            raise UserError("--neighbors is empty: there is nothing to tune", "pass candidates, e.g. --neighbors 3,5,7")
+        if min(candidates) < 1:
+            raise UserError(f"--neighbors must all be at least 1, got {neighbors!r}", "pass e.g. --neighbors 3,5,7")
+    workers = wine.DEFAULT_PARALLELISM if parallelism is None else _number("parallelism", parallelism, int, "2")
+    if workers < 1:
+        raise UserError(f"--parallelism must be at least 1, got {workers}", "pass e.g. --parallelism 2")
+    held_out = wine.DEFAULT_TEST_SIZE if test_size is None else _number("test_size", test_size, float, "0.25")
+    if not 0 < held_out < 1:
+        raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}", "pass e.g. --test-size 0.25")
+    seed = wine.DEFAULT_RANDOM_STATE if random_state is None else _number("random_state", random_state, int, "42")
+    return WineArguments(neighbors=candidates, parallelism=workers, test_size=held_out, random_state=seed)
+
+
+def quickstart_arguments(a=None, b=None, c=None) -> dict:
+    """The addition's arguments; `c` is left out when not given, so the pipeline's own default (10) applies."""
+    given = {"a": 1 if a is None else a, "b": 2 if b is None else b, **({} if c is None else {"c": c})}
+    return {name: _number(name, value, int, "3") for name, value in given.items()}

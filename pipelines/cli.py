@@ -1,0 +1,158 @@
+"""The functions `tasks.py` calls: run the pipelines (locally or on the stack), compile them, follow runs, draw the DAG.
+
+Every check on the user's arguments happens before anything runs; problems surface as `UserError`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from laptop.errors import UserError
+from pipelines.arguments import quickstart_arguments, wine_arguments
+
+DEFAULT_EXPERIMENT = "kfp-laptop"
+console = Console()
+
+
+def _print_wine_summary(summary: dict) -> None:
+    console.print(f"[bold]selected hyperparameters:[/] {summary['hyperparameters']}  "
+                  f"(cross-validated accuracy {summary['cv_accuracy']:.3f})", highlight=False)
+    console.print(f"[bold]test accuracy:[/] {summary['test_accuracy']:.3f}  "
+                  f"(macro F1 {summary['test_f1_macro']:.3f})", highlight=False)
+
+
+def _run_on_cluster(endpoints, pipeline, arguments: dict, experiment: str | None) -> dict:
+    """Submit, follow to the end, explain a failure; returns the finished run (as a dict)."""
+    from pipelines.cluster_run import connect, explain_failure, follow, submit
+
+    client = connect(endpoints)
+    run_id = submit(client, endpoints, pipeline, arguments, experiment or DEFAULT_EXPERIMENT)
+    console.print(f"run {run_id} submitted to experiment {experiment or DEFAULT_EXPERIMENT}: "
+                  f"{endpoints.run_url(run_id)}", highlight=False)
+    run = follow(client, endpoints, run_id, console)
+    if run.get("state") != "SUCCEEDED":
+        explain_failure(endpoints, run, console)
+    return run
+
+
+def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
+             containerized=False, experiment=None, stack=None) -> dict | None:
+    """Run the wine tuning pipeline and print the chosen model; returns its summary (None if the cluster's
+    result artifact could not be read)."""
+    from pipelines.target import resolve_target
+
+    arguments = wine_arguments(neighbors=neighbors, parallelism=parallelism, test_size=test_size,
+                               random_state=random_state)
+    if containerized:
+        raise UserError("containerized components are not yet available", "run without --containerized")
+    endpoints = resolve_target(local, target, stack, console)
+    if endpoints is None:
+        from pipelines.local_run import run_wine_locally
+
+        result = run_wine_locally(arguments)
+        _print_wine_summary(result.summary)
+        console.print(f"[bold]artifacts:[/] {result.run_folder}  (best model: {result.model_path})", highlight=False)
+        return result.summary
+    from pipelines.cluster_run import read_summary
+    from pipelines.wine.components import components
+    from pipelines.wine.pipeline import PIPELINE_NAME, build_wine_pipeline
+
+    pipeline = build_wine_pipeline(components(), parallelism=arguments.parallelism)
+    run = _run_on_cluster(endpoints, pipeline, arguments.pipeline_arguments(), experiment)
+    summary = read_summary(endpoints, PIPELINE_NAME, run["run_id"])
+    if summary:
+        _print_wine_summary(summary)
+    else:
+        console.print("the result artifact could not be read from MinIO; the run page shows the metrics")
+    console.print(f"[bold]run:[/] {endpoints.run_url(run['run_id'])}  (artifacts under {endpoints.pipeline_root}, "
+                  f"browse them at {endpoints.minio_console})", highlight=False)
+    return summary
+
+
+def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None) -> int | None:
+    """Run the addition pipeline; returns the sum when run locally."""
+    from pipelines.target import resolve_target
+
+    arguments = quickstart_arguments(a=a, b=b, c=c)
+    endpoints = resolve_target(local, target, stack, console)
+    if endpoints is None:
+        from pipelines.local_run import run_quickstart_locally
+
+        total = run_quickstart_locally(arguments)
+        console.print(f"[bold]sum:[/] {total}  (arguments {arguments}; c defaults to 10)", highlight=False)
+        return total
+    from pipelines.quickstart import quickstart_pipeline
+
+    run = _run_on_cluster(endpoints, quickstart_pipeline, arguments, experiment)
+    console.print(f"[bold]run succeeded:[/] {endpoints.run_url(run['run_id'])}", highlight=False)
+    return None
+
+
+def compile_all(out: str | Path = "out/pipelines") -> list[Path]:
+    """Write the IR YAML of each pipeline into `out`."""
+    from kfp import compiler
+
+    from pipelines.quickstart import quickstart_pipeline
+    from pipelines.wine.pipeline import wine_pipeline
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for pipeline in (wine_pipeline, quickstart_pipeline):
+        path = folder / f"{pipeline.name}.yaml"
+        compiler.Compiler().compile(pipeline, str(path))
+        console.print(f"wrote {path}", highlight=False)
+        written.append(path)
+    return written
+
+
+def _stack_client(stack: str | None):
+    from laptop.stack import stack_outputs
+    from pipelines.cluster_run import connect
+    from pipelines.endpoints import Endpoints
+
+    endpoints = Endpoints.from_outputs(stack_outputs(stack))
+    return endpoints, connect(endpoints)
+
+
+def status(run_id: str, stack=None) -> None:
+    """Print a run's task tree with states, and the error of each failed task."""
+    from pipelines.cluster_run import get_run
+    from pipelines.run_view import failed_tasks, task_tree, tasks_of
+
+    endpoints, client = _stack_client(stack)
+    run = get_run(client, endpoints, run_id)
+    console.print(task_tree(run))
+    for task in failed_tasks(tasks_of(run)):
+        console.print(f"[bold red]failed:[/] {task.label}: {task.error or 'no error message'}", highlight=False)
+    console.print(f"[bold]run:[/] {endpoints.run_url(run_id)}", highlight=False)
+
+
+def logs(run_id: str, task=None, stack=None) -> None:
+    """Print the logs of the run's task pods (only those of `task`, matched by name, if given)."""
+    from pipelines.cluster_run import get_run, pod_log
+    from pipelines.run_view import tasks_of
+
+    endpoints, client = _stack_client(stack)
+    with_pods = [t for t in tasks_of(get_run(client, endpoints, run_id)) if t.pod_name]
+    chosen = [t for t in with_pods if task is None or task in (t.name, t.label)]
+    if not chosen:
+        names = ", ".join(sorted({t.name for t in with_pods})) or "none yet"
+        raise UserError(f"run {run_id} has no task {task!r} with a pod" if task else f"run {run_id} has no pods yet",
+                        f"tasks with logs: {names}")
+    for item in chosen:
+        console.rule(f"{item.label} ({item.state}, pod {item.pod_name})")
+        console.print(pod_log(endpoints, item.pod_name), highlight=False, markup=False)
+
+
+def dag(readme: bool = False) -> str:
+    """Print the wine DAG as Mermaid from the compiled IR; with `readme`, also write it into README.md."""
+    from pipelines.dag import README, mermaid_from_ir, readme_block, wine_ir, write_into_readme
+
+    mermaid = mermaid_from_ir(wine_ir())
+    print(readme_block(mermaid) if readme else mermaid)
+    if readme:
+        write_into_readme(mermaid)
+        console.print(f"wrote the DAG into {README}", highlight=False)
+    return mermaid

@@ -1,0 +1,155 @@
+"""Submit a pipeline to the stack's KFP, follow it task by task, and explain a failure without kubectl.
+
+Talks to the `ml-pipeline-ui` service only (it proxies the REST API, serves pod logs), plus MinIO for the result.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import warnings
+from typing import Callable
+from urllib.parse import urlparse
+
+from rich.console import Console
+
+from infra.topology import NAMESPACE
+from laptop.errors import UserError
+from pipelines.endpoints import Endpoints
+from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state, styled, tasks_of
+
+POLL_SECONDS = 2.0
+FOLLOW_TIMEOUT_SECONDS = 3600
+LOG_TAIL_LINES = 25
+
+
+DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the cluster running? `inv up` starts it)"
+
+
+def check_reachable(endpoints: Endpoints, timeout: float = 5.0) -> None:
+    """UserError naming the URL when the KFP API does not answer (instead of kfp.Client's 25 s of retries)."""
+    url = f"{endpoints.kfp}/apis/v2beta1/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as err:
+        raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url} with HTTP {err.code}",
+                        DOCTOR_FIX) from None
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise UserError(f"the KFP endpoint {endpoints.kfp} does not answer ({reason})", DOCTOR_FIX) from None
+
+
+def connect(endpoints: Endpoints):
+    """A kfp.Client for the stack's KFP, after checking that it answers."""
+    import kfp
+
+    check_reachable(endpoints)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)   # "This client only works with KFP v2.0.0-beta.2 and later"
+        return kfp.Client(host=endpoints.kfp)
+
+
+def _api_call(what: str, call: Callable, endpoints: Endpoints):
+    """Run one API call; an API refusal becomes a UserError quoting the server's message."""
+    import kfp_server_api
+
+    try:
+        return call()
+    except kfp_server_api.ApiException as err:
+        try:
+            message = json.loads(err.body or "{}").get("message") or err.reason
+        except ValueError:
+            message = err.body or err.reason
+        raise UserError(f"KFP at {endpoints.kfp} refused to {what}: HTTP {err.status}: {message}",
+                        DOCTOR_FIX) from None
+
+
+def submit(client, endpoints: Endpoints, pipeline, arguments: dict, experiment: str) -> str:
+    """Compile and submit `pipeline` as a run in `experiment`; returns the run id."""
+    result = _api_call("create the run", lambda: client.create_run_from_pipeline_func(
+        pipeline, arguments=arguments, experiment_name=experiment, pipeline_root=endpoints.pipeline_root), endpoints)
+    return result.run_id
+
+
+def get_run(client, endpoints: Endpoints, run_id: str) -> dict:
+    return _api_call(f"return run {run_id}", lambda: client.get_run(run_id), endpoints).to_dict()
+
+
+def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float = POLL_SECONDS,
+           timeout_seconds: float = FOLLOW_TIMEOUT_SECONDS, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Poll the run, printing each task (and loop iteration) as its state changes, until the run ends.
+
+    Polls `get_run` rather than `wait_for_run_completion`, which never returns for a CANCELED run.
+    """
+    seen: dict[str, str] = {}
+    started = time.monotonic()
+    while True:
+        run = get_run(client, endpoints, run_id)
+        tasks = tasks_of(run)
+        for task in changes(seen, tasks):
+            console.print(f"  {styled(task.state):<22} {task.label}", highlight=False)
+        seen = {task.task_id: task.state for task in tasks}
+        if run_state(run) in TERMINAL_STATES:
+            return run
+        if time.monotonic() - started > timeout_seconds:
+            raise UserError(f"run {run_id} is still {run_state(run)} after {timeout_seconds:.0f} s",
+                            f"follow it with `inv status {run_id}` or at {endpoints.run_url(run_id)}")
+        sleep(poll_seconds)
+
+
+def pod_log(endpoints: Endpoints, pod_name: str, timeout: float = 10.0) -> str:
+    """A pod's log through the UI server (which also serves archived logs of deleted pods)."""
+    try:
+        with urllib.request.urlopen(endpoints.pod_logs_url(pod_name, NAMESPACE), timeout=timeout) as response:
+            return response.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as err:
+        return f"(log unavailable: HTTP {err.code}: {err.read().decode('utf-8', errors='replace').strip()})"
+    except (urllib.error.URLError, OSError) as err:
+        return f"(log unavailable: {getattr(err, 'reason', err)})"
+
+
+def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def explain_failure(endpoints: Endpoints, run: dict, console: Console) -> None:
+    """Print each failing task's error and log tail, then raise the UserError that ends the command."""
+    run_id = run.get("run_id")
+    for task in failed_tasks(tasks_of(run)):
+        console.print(f"[bold red]failed task:[/] {task.label}", highlight=False)
+        if task.error:
+            console.print(f"  error: {task.error}", highlight=False)
+        if task.pod_name:
+            console.print(f"  last lines of pod {task.pod_name}'s log:", highlight=False)
+            console.print(tail(pod_log(endpoints, task.pod_name)), highlight=False, markup=False)
+    message = ((run.get("error") or {}).get("message") or "").strip()
+    raise UserError(f"run {run_id} ended {run_state(run)}" + (f": {message}" if message else ""),
+                    f"see {endpoints.run_url(run_id)}; `inv logs {run_id}` prints every task's log")
+
+
+def read_summary(endpoints: Endpoints, pipeline_name: str, run_id: str, task: str = "evaluate-model",
+                 artifact: str = "summary") -> dict | None:
+    """The run's JSON result artifact from MinIO, or None if it cannot be found or read (the UI still shows it)."""
+    from minio import Minio
+    from minio.error import MinioException
+    from urllib3.exceptions import HTTPError
+
+    url = urlparse(endpoints.minio)
+    bucket, _, root = endpoints.pipeline_root.removeprefix("minio://").partition("/")
+    client = Minio(url.netloc, access_key=endpoints.minio_access_key, secret_key=endpoints.minio_secret_key,
+                   secure=url.scheme == "https")
+    prefix = "/".join(p for p in (root.strip("/"), pipeline_name, run_id) if p) + "/"
+    try:
+        for item in client.list_objects(bucket, prefix=prefix, recursive=True):
+            if f"/{task}/" in item.object_name and item.object_name.endswith(f"/{artifact}"):
+                response = client.get_object(bucket, item.object_name)
+                try:
+                    return json.loads(response.read())
+                finally:
+                    response.close()
+                    response.release_conn()
+    except (MinioException, HTTPError, OSError, ValueError):
+        return None
+    return None

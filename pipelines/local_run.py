@@ -1,0 +1,57 @@
+"""Run a pipeline on KFP's embedded runner (`kfp.local`): no cluster, tasks run as subprocesses of this venv."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from laptop.errors import UserError
+from pipelines.arguments import WineArguments
+from pipelines.packaging import LOCAL
+from pipelines.quickstart import build_quickstart_pipeline
+from pipelines.wine.components import components
+from pipelines.wine.pipeline import build_wine_pipeline
+
+DEFAULT_ROOT = Path("local_outputs")
+
+
+@dataclass(frozen=True)
+class WineResult:
+    summary: dict          # hyperparameters, cv_accuracy, test_accuracy, test_f1_macro
+    model_path: str
+    summary_path: str
+    run_folder: str        # this run's artifacts, under the pipeline root
+
+
+def init_local(pipeline_root: Path = DEFAULT_ROOT) -> Path:
+    """Point kfp.local at `pipeline_root` with the subprocess runner in THIS interpreter (no venv per task)."""
+    from kfp import local
+
+    root = Path(pipeline_root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
+    return root
+
+
+def _run(pipeline, arguments: dict):
+    try:
+        return pipeline(**arguments)
+    except RuntimeError as err:
+        raise UserError(f"the local run failed: {err}",
+                        "read the failing task's log printed above, fix the cause, and run again") from None
+
+
+def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROOT) -> WineResult:
+    """Run the wine pipeline with packages already in this venv (the LOCAL flavour skips per-task pip)."""
+    init_local(pipeline_root)
+    pipeline = build_wine_pipeline(components(LOCAL), parallelism=arguments.parallelism)
+    outputs = _run(pipeline, arguments.pipeline_arguments()).outputs
+    summary_path = outputs["summary"].path
+    return WineResult(summary=json.loads(Path(summary_path).read_text()), model_path=outputs["best_model"].path,
+                      summary_path=summary_path, run_folder=str(Path(summary_path).parent.parent))
+
+
+def run_quickstart_locally(arguments: dict, pipeline_root: Path = DEFAULT_ROOT) -> int:
+    """Run the addition pipeline; returns its sum."""
+    init_local(pipeline_root)
+    return int(_run(build_quickstart_pipeline(LOCAL), arguments).output)

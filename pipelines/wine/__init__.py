@@ -1,0 +1,1 @@
+"""The wine tuning pipeline: load, validate, split, tune a scaled KNN in a ParallelFor, select, evaluate."""
