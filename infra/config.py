@@ -69,10 +69,10 @@ class StackConfig:
 class ConfigError(ValueError):
     """One bad config value: the message names the key, the value and what is allowed."""
 
-    def __init__(self, key: str, value: Any, allowed: str):
+    def __init__(self, key: str, value: Any, allowed: str, fix: str | None = None):
         self.key = key
-        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed} "
-                         f"(change it with `pulumi config set {PROJECT}:{key} VALUE`)")
+        fix = fix or f"change it with `pulumi config set {PROJECT}:{key} VALUE`"
+        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed} ({fix})")
 
 
 def laptop_home() -> Path:
@@ -182,7 +182,8 @@ def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None 
     """
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
-        raise ConfigError(unknown[0], raw[unknown[0]], "unknown key; known keys are " + ", ".join(DEFAULTS))
+        raise ConfigError(unknown[0], raw[unknown[0]], "unknown key; known keys are " + ", ".join(DEFAULTS),
+                          fix=f"remove it with `pulumi config rm {PROJECT}:{unknown[0]}`")
     engine = _choice(raw, "engine", ENGINES)
     cluster_name = str(_value(raw, "clusterName"))
     if not _DNS_LABEL.match(cluster_name):
@@ -190,8 +191,8 @@ def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None 
                                                        "starting and ending with a letter or digit, at most 63")
     kube_context = _value(raw, "kubeContext") or None
     if kube_context and engine != "existing":
-        raise ConfigError("kubeContext", kube_context, f"only used with engine existing (engine is {engine}); "
-                                                       f"remove it with `pulumi config rm {PROJECT}:kubeContext`")
+        raise ConfigError("kubeContext", kube_context, f"only used with engine existing (engine is {engine})",
+                          fix=f"remove it with `pulumi config rm {PROJECT}:kubeContext`")
     kfp_version = str(_value(raw, "kfpVersion"))
     if not _VERSION.match(kfp_version):
         raise ConfigError("kfpVersion", kfp_version, "a KFP backend release like 2.17.0")

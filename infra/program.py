@@ -1,6 +1,7 @@
 """The Pulumi program as a function, so tests can run it under mocks and read its outputs.
 
 Composition only: each piece is a ComponentResource with a typed args class; the decisions live in pure modules.
+Order: config (fails before anything) -> cluster -> registry -> KFP + MinIO -> watchdog -> readiness check.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def main() -> dict[str, pulumi.Input]:
     cfg = load()
     from infra.components.cluster import Cluster, ClusterArgs
     from infra.components.kfp import KfpPlatform, KfpPlatformArgs
+    from infra.components.readiness import KfpReadiness, KfpReadinessArgs
     from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
     from infra.outputs import stack_outputs
@@ -23,4 +25,6 @@ def main() -> dict[str, pulumi.Input]:
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
     watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))
-    return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp, watchdog=watchdog)
+    KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster),
+                 opts=pulumi.ResourceOptions(depends_on=[kfp, watchdog]))
+    return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp)

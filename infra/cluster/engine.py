@@ -1,0 +1,133 @@
+"""The engine interface (ctlptl style): a cluster is a declared object; each engine turns it into its own config file
+and the shell steps that create and delete it. The Pulumi layer only runs these steps (pulumi-command)."""
+from __future__ import annotations
+
+import shlex
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import yaml
+
+from infra import topology
+from infra.cluster.registry import RegistrySpec, registry_spec
+from infra.config import StackConfig
+
+# Written into dataDir at creation; `inv down --purge` deletes only folders that carry it.
+DATA_DIR_MARKER = ".kfp-laptop-data"
+INSTALL_HINTS = {
+    "docker": "install and start Docker Desktop, OrbStack or colima (macOS) or Docker Engine (Linux)",
+    "kind": "install kind (brew install kind, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
+    "k3d": "install k3d (brew install k3d, or https://k3d.io/#installation)",
+}
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """A NodePort published on the host's loopback interface only."""
+    what: str
+    host_port: int
+    node_port: int
+    listen_address: str = "127.0.0.1"
+
+
+def published_ports(config: StackConfig) -> list[PortMapping]:
+    """The KFP UI/API and MinIO API/console reach the host through the node; no port-forward to keep alive."""
+    return [
+        PortMapping("kfp", config.kfp_port, topology.KFP_NODE_PORT),
+        PortMapping("minio", config.minio_port, topology.MINIO_API_NODE_PORT),
+        PortMapping("minio-console", config.minio_console_port, topology.MINIO_CONSOLE_NODE_PORT),
+    ]
+
+
+class _BlockStyleDumper(yaml.SafeDumper):
+    """Multi-line strings (containerd patches, registries.yaml) as readable `|` blocks."""
+
+
+_BlockStyleDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
+def require_binary(binary: str) -> str:
+    """Shell guard: a missing binary fails the step with the install hint instead of `command not found`."""
+    message = shlex.quote(f"kfp-laptop: `{binary}` is not installed or not on PATH: {INSTALL_HINTS[binary]}")
+    return f"command -v {binary} >/dev/null 2>&1 || {{ echo {message} >&2; exit 127; }}"
+
+
+class ClusterEngine(ABC):
+    """One way to run Kubernetes in Docker on a laptop. Subclasses say how; the steps' shape is shared."""
+
+    binary: str
+
+    def __init__(self, config: StackConfig):
+        self.config = config
+        self.registry: RegistrySpec = registry_spec(config)
+
+    @property
+    def context(self) -> str:
+        """The kubeconfig context name both kind and k3d give a cluster: `<engine>-<name>`."""
+        return f"{self.binary}-{self.config.cluster_name}"
+
+    @property
+    @abstractmethod
+    def network(self) -> str:
+        """The Docker network the nodes are on; the registry container joins it."""
+
+    @abstractmethod
+    def config_document(self) -> dict:
+        """The engine's own cluster config file, as data."""
+
+    @abstractmethod
+    def _exists(self) -> str:
+        """Shell test that succeeds when the cluster already exists (so a lost state adopts it)."""
+
+    @abstractmethod
+    def _create(self, config_file: str) -> str:
+        """Shell command creating the cluster from the config file."""
+
+    def _after_create(self) -> list[str]:
+        """Shell steps run after the cluster exists (default: none)."""
+        return []
+
+    @abstractmethod
+    def kubeconfig_command(self) -> str:
+        """Shell command printing the cluster's kubeconfig (the create step's only stdout)."""
+
+    @abstractmethod
+    def delete_command(self) -> str:
+        """Shell command deleting the cluster; dataDir and the registry's data stay."""
+
+    def config_yaml(self) -> str:
+        return yaml.dump(self.config_document(), Dumper=_BlockStyleDumper, sort_keys=False)
+
+    def create_command(self) -> str:
+        """Idempotent: prepares dataDir, creates the cluster unless it exists, prints the kubeconfig on stdout."""
+        data_dir = shlex.quote(str(self.config.data_dir))
+        return "\n".join([
+            "set -eu",
+            require_binary("docker"),
+            require_binary(self.binary),
+            f"mkdir -p {data_dir}",
+            f"touch {data_dir}/{DATA_DIR_MARKER}",
+            f"if ! {self._exists()}; then",
+            '  config_file="$(mktemp)"',
+            "  cat > \"$config_file\" <<'KFP_LAPTOP_CLUSTER_CONFIG'",
+            self.config_yaml().rstrip("\n"),
+            "KFP_LAPTOP_CLUSTER_CONFIG",
+            f"  {self._create('$config_file')} >&2",
+            '  rm -f "$config_file"',
+            "fi",
+            *self._after_create(),
+            self.kubeconfig_command(),
+            "",
+        ])
+
+
+def engine_for(config: StackConfig) -> ClusterEngine:
+    """The engine that creates this stack's cluster (`existing` creates none and has no engine)."""
+    from infra.cluster.k3d import K3dEngine
+    from infra.cluster.kind import KindEngine
+
+    engines = {"kind": KindEngine, "k3d": K3dEngine}
+    if config.engine not in engines:
+        raise ValueError(f"engine {config.engine!r} creates no cluster")
+    return engines[config.engine](config)

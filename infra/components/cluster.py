@@ -1,0 +1,61 @@
+"""Cluster: the stack's Kubernetes cluster and the provider everything else is installed with.
+
+kind/k3d: created and deleted by pulumi-command running the engine's generated steps (`infra.cluster`); `existing`:
+nothing is created, the provider targets the chosen kubeconfig context. Either way the kubeconfig is a secret.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from infra.cluster.engine import ClusterEngine, engine_for
+from infra.cluster.existing import KubeconfigError, load_existing
+from infra.config import StackConfig
+
+
+@dataclass
+class ClusterArgs:
+    config: StackConfig
+
+
+class Cluster(pulumi.ComponentResource):
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    context: str
+    name: str
+    engine: ClusterEngine | None   # None for `existing`
+    create: command.local.Command | None
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        config = args.config
+        if config.engine == "existing":
+            try:
+                target = load_existing(config.kube_context)
+            except KubeconfigError as err:
+                raise pulumi.RunError(f"engine existing: {err}") from None
+        super().__init__("kfp-laptop:index:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if config.engine == "existing":
+            self.engine, self.create = None, None
+            self.context, self.name = target.context, target.cluster
+            self.kubeconfig = pulumi.Output.secret(target.kubeconfig)
+        else:
+            self.engine = engine_for(config)
+            self.context, self.name = self.engine.context, config.cluster_name
+            self.create = command.local.Command(
+                f"{name}-{config.engine}",
+                create=self.engine.create_command(),
+                update=self.engine.create_command(),
+                delete=self.engine.delete_command(),
+                # stdout is the kubeconfig: never log it, keep it secret in the state.
+                logging=command.local.Logging.STDERR,
+                # Ports, mounts or mirrors changed: the cluster must be re-created (its data stays in dataDir).
+                triggers=[self.engine.config_yaml()],
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"],
+                                            delete_before_replace=True))
+            self.kubeconfig = pulumi.Output.secret(self.create.stdout)
+        self.provider = k8s.Provider(f"{name}-provider", kubeconfig=self.kubeconfig, context=self.context, opts=child)
+        self.register_outputs({"kubeconfig": self.kubeconfig, "context": self.context})

@@ -1,0 +1,46 @@
+"""KfpReadiness: the last step of `pulumi up`, which returns only when KFP answers on kfp_endpoint, or fails naming
+the pods that are not ready, why, and the fix (`python -m infra.readiness`, run by pulumi-command)."""
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from infra.components.cluster import Cluster
+from infra.config import PROJECT_ROOT, StackConfig
+from infra.outputs import host_endpoints
+
+TIMEOUT_SECONDS = 1200   # a first bring-up downloads about 3 GB of images
+
+
+def readiness_command(config: StackConfig, python: str = sys.executable) -> str:
+    """The check, with the program's own interpreter (the project's .venv, where `infra` and `kubernetes` live)."""
+    args = [python, "-m", "infra.readiness", "--endpoint", host_endpoints(config)["kfp_endpoint"],
+            "--timeout", str(TIMEOUT_SECONDS)]
+    if config.engine == "existing":
+        args.append("--service-proxy")   # no host port there until `inv port-forward` runs
+    return shlex.join(args)
+
+
+@dataclass
+class KfpReadinessArgs:
+    config: StackConfig
+    cluster: Cluster
+
+
+class KfpReadiness(pulumi.ComponentResource):
+    def __init__(self, name: str, args: KfpReadinessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kfp-laptop:index:KfpReadiness", name, None, opts)
+        check = readiness_command(args.config)
+        config = args.config
+        command.local.Command(
+            f"{name}-wait", create=check, update=check, dir=str(PROJECT_ROOT),
+            environment={"KFP_LAPTOP_KUBECONFIG": args.cluster.kubeconfig},
+            logging=command.local.Logging.STDERR,
+            # Check again whenever what it checks changes.
+            triggers=[config.kfp_version, config.arch, config.minio_image, config.kfp_port, args.cluster.context],
+            opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})

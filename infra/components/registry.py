@@ -1,0 +1,45 @@
+"""LocalRegistry: the Docker registry container on 127.0.0.1:<registryPort>, joined to the cluster's network, and
+the KEP-1755 ConfigMap that tells tools where to push. The decisions are in `infra.cluster.registry`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from infra.cluster import registry as spec_of
+from infra.components.cluster import Cluster
+from infra.config import StackConfig
+
+
+@dataclass
+class LocalRegistryArgs:
+    config: StackConfig
+    cluster: Cluster
+
+
+class LocalRegistry(pulumi.ComponentResource):
+    host: str   # localhost:<registryPort>, the name on both sides
+
+    def __init__(self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kfp-laptop:index:LocalRegistry", name, None, opts)
+        spec = spec_of.registry_spec(args.config)
+        self.host = spec.host
+        container = command.local.Command(
+            f"{name}-container", create=spec_of.run_command(spec), delete=spec_of.remove_command(spec),
+            opts=pulumi.ResourceOptions(parent=self))
+        ready = [container]
+        cluster = args.cluster
+        if cluster.engine is not None:
+            # Nodes resolve the registry by container name on the cluster's network (kind/k3d only).
+            network = cluster.engine.network
+            ready.append(command.local.Command(
+                f"{name}-network", create=spec_of.connect_command(spec, network),
+                delete=spec_of.disconnect_command(spec, network),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[container, cluster.create])))
+        hosting = spec_of.local_registry_hosting(spec)
+        k8s.core.v1.ConfigMap(
+            f"{name}-hosting", metadata=hosting["metadata"], data=hosting["data"],
+            opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=ready))
+        self.register_outputs({"host": self.host})

@@ -1,0 +1,81 @@
+"""Poll the cluster until KFP is ready or stuck; exit 0, or print why (pods, reasons, fixes) and exit 1.
+
+    python -m infra.readiness --endpoint http://127.0.0.1:8080 [--service-proxy] [--timeout 1200]
+
+The kubeconfig comes from the environment variable KFP_LAPTOP_KUBECONFIG (its text, a secret the stack passes in).
+With --service-proxy (engine existing, where no host port is published) KFP is asked through the API server.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+from infra import topology
+from infra.readiness.assess import Tracker, assess
+
+HEALTHZ = "apis/v2beta1/healthz"
+UI_SERVICE = "ml-pipeline-ui:80"
+
+
+def _clients():
+    import os
+
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config_dict(yaml.safe_load(os.environ["KFP_LAPTOP_KUBECONFIG"]))
+    return client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+
+
+def _answers_directly(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint.rstrip('/')}/{HEALTHZ}", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _answers_via_proxy(core) -> bool:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core.connect_get_namespaced_service_proxy_with_path(UI_SERVICE, topology.NAMESPACE, HEALTHZ)
+        return True
+    except (ApiException, OSError):
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.readiness")
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--service-proxy", action="store_true")
+    parser.add_argument("--timeout", type=float, default=1200.0)
+    parser.add_argument("--interval", type=float, default=10.0)
+    args = parser.parse_args(argv)
+
+    core, apps = _clients()
+    api = core.api_client
+    tracker, deadline, last = Tracker(), time.monotonic() + args.timeout, ""
+    while True:
+        try:
+            deployments = api.sanitize_for_serialization(apps.list_namespaced_deployment(topology.NAMESPACE).items)
+            pods = api.sanitize_for_serialization(core.list_namespaced_pod(topology.NAMESPACE).items)
+        except Exception as err:  # noqa: BLE001 - the API server may still be starting; keep polling
+            deployments, pods = [], []
+            print(f"readiness: cannot list {topology.NAMESPACE} yet: {err}", file=sys.stderr, flush=True)
+        answers = _answers_via_proxy(core) if args.service_proxy else _answers_directly(args.endpoint)
+        verdict = assess(deployments, pods, answers, args.endpoint, tracker, time.monotonic(), deadline)
+        if verdict.message != last or verdict.done:
+            print(f"readiness: {verdict.message}", file=sys.stderr, flush=True)
+            last = verdict.message
+        if verdict.done:
+            return 0 if verdict.ok else 1
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
