@@ -1,0 +1,1 @@
+"""One Pulumi ComponentResource per piece of the stack; the decisions they apply live in pure modules."""

@@ -1,0 +1,44 @@
+"""Who reaches what: the KFP UI/API as a NodePort (published by the cluster on 127.0.0.1), and no API token in pods
+that never call the Kubernetes API."""
+from __future__ import annotations
+
+from infra import topology as t
+from infra.manifests.objects import ManifestMismatch, find, find_all, pod_spec
+
+UI_SERVICE = "ml-pipeline-ui"
+# Servers that only talk SQL/gRPC/HTTP to each other; their ServiceAccounts have no Role bound.
+NO_API_ACCESS = ("mysql", "metadata-grpc-deployment", "metadata-envoy-deployment", "ml-pipeline-visualizationserver")
+
+
+def expose_ui(objects: list[dict]) -> None:
+    service = find(objects, "Service", UI_SERVICE)
+    ports = service["spec"].get("ports", [])
+    if len(ports) != 1:
+        raise ManifestMismatch([f"exactly one port on Service {UI_SERVICE} (found {len(ports)})"])
+    service["spec"]["type"] = "NodePort"
+    ports[0]["nodePort"] = t.KFP_NODE_PORT
+
+
+def drop_unused_tokens(objects: list[dict]) -> None:
+    for deployment in NO_API_ACCESS:
+        for workload in find_all(objects, "Deployment", deployment):
+            pod_spec(workload)["automountServiceAccountToken"] = False
+
+
+def network_policies(objects: list[dict]) -> None:
+    """One ingress NetworkPolicy per workload: traffic only to the ports its containers declare (Services, probes
+    and NodePorts all target those), nothing else; a workload that declares none accepts no ingress."""
+    names = {o["metadata"]["name"] for o in find_all(objects, "NetworkPolicy")}
+    for workload in [o for o in objects if o.get("kind") in ("Deployment", "Job")]:
+        name = f"{workload['metadata']['name']}-ingress"
+        selector = workload["spec"].get("selector", {}).get("matchLabels") or workload["spec"]["template"]["metadata"]["labels"]
+        if name in names:
+            continue
+        ports = [{"port": p["containerPort"], "protocol": p.get("protocol", "TCP")}
+                 for c in pod_spec(workload).get("containers", []) for p in c.get("ports", [])]
+        objects.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": workload["metadata"]["namespace"],
+                         "labels": {"application-crd-id": "kubeflow-pipelines"}},
+            "spec": {"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": ports}] if ports else []}})

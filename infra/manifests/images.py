@@ -1,0 +1,93 @@
+"""The image plan: for every image the platform runs, what happens on the cluster's architecture.
+
+`native` (the image has a build for this arch), `substituted` (replaced by a build that has one) or
+`needs-emulation` (amd64 only: runs on Apple Silicon only where the Docker VM emulates amd64, e.g. Docker Desktop or
+OrbStack with Rosetta, colima --vz-rosetta). Unknown images are planned as needs-emulation: better a warning than a
+surprise. Facts and sources: field notes, section "Apple Silicon".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from infra.manifests.objects import pod_spec, workloads
+
+NATIVE, SUBSTITUTED, NEEDS_EMULATION = "native", "substituted", "needs-emulation"
+
+# arm64 builds that replace an amd64-only image (exact references: a substitute is only known good for its tag).
+ARM64_SUBSTITUTES = {
+    # metadata-grpc: no arm64 build, crashes even emulated (kubeflow/pipelines#10308); deployKF's arm64 build.
+    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0": "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0",
+}
+# Image repositories (the reference up to the tag) or prefixes ending in "-" -> (arm64 verdict, why).
+ARM64_REPOSITORIES = {
+    "ghcr.io/kubeflow/kfp-metadata-writer": (NEEDS_EMULATION, "excluded from KFP's arm64 builds (#12804)"),
+    "ghcr.io/kubeflow/kfp-inverse-proxy-agent": (NEEDS_EMULATION, "excluded from KFP's arm64 builds (#12804)"),
+    "ghcr.io/kubeflow/kfp-": (NATIVE, "KFP's 2.17 release workflow builds linux/arm64 (verify: #13957)"),
+    "ghcr.io/deploykf/ml_metadata_store_server": (NATIVE, "deployKF's arm64 build"),
+    "quay.io/argoproj/": (NATIVE, "multi-arch"),
+    "mysql": (NATIVE, "multi-arch official image"),
+    "docker.io/alpine": (NATIVE, "multi-arch official image"),
+    "ghcr.io/containerd/busybox": (NATIVE, "multi-arch"),
+    "quay.io/minio/minio": (NATIVE, "multi-arch release (.hotfix tags are amd64 only)"),
+}
+
+
+@dataclass(frozen=True)
+class ImageDecision:
+    image: str         # as upstream (or the config) names it
+    runs: str          # what the cluster runs
+    verdict: str       # native | substituted | needs-emulation
+    why: str
+
+
+def repository(image: str) -> str:
+    """`registry/name` without tag or digest."""
+    name = image.split("@", 1)[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
+def decide(image: str, arch: str) -> ImageDecision:
+    if arch != "arm64":
+        return ImageDecision(image, image, NATIVE, f"{arch} builds are published for every image")
+    if image in ARM64_SUBSTITUTES:
+        return ImageDecision(image, ARM64_SUBSTITUTES[image], SUBSTITUTED, "no arm64 build upstream; arm64 rebuild")
+    if image.endswith(".hotfix") or ".hotfix." in image:
+        return ImageDecision(image, image, NEEDS_EMULATION, "MinIO .hotfix tags are amd64 only")
+    repo = repository(image)
+    for key, (verdict, why) in ARM64_REPOSITORIES.items():
+        if repo == key or (key.endswith(("-", "/")) and repo.startswith(key)):
+            return ImageDecision(image, image, verdict, why)
+    return ImageDecision(image, image, NEEDS_EMULATION, "unknown image: assumed amd64 only")
+
+
+def _image_slots(objects: list[dict]) -> Iterator[tuple[dict, str]]:
+    """(holder, key) for every place an image reference lives: container images, `*_IMAGE` env values (the API
+    server's driver and launcher) and the workflow-controller's `--executor-image` argument."""
+    for workload in workloads(objects):
+        spec = pod_spec(workload)
+        for item in spec.get("containers", []) + spec.get("initContainers", []):
+            yield item, "image"
+            for entry in item.get("env", []):
+                if entry.get("name", "").endswith("_IMAGE") and "value" in entry:
+                    yield entry, "value"
+            args = item.get("args", [])
+            for i, arg in enumerate(args[:-1]):
+                if arg == "--executor-image":
+                    yield args, i + 1
+
+
+def images_in(objects: list[dict]) -> list[str]:
+    """Every image reference, each once, in first-seen order."""
+    return list(dict.fromkeys(holder[key] for holder, key in _image_slots(objects)))
+
+
+def plan_images(objects: list[dict], arch: str) -> list[ImageDecision]:
+    return [decide(image, arch) for image in images_in(objects)]
+
+
+def apply_plan(objects: list[dict], plan: list[ImageDecision]) -> None:
+    runs = {d.image: d.runs for d in plan}
+    for holder, key in list(_image_slots(objects)):
+        holder[key] = runs.get(holder[key], holder[key])

@@ -1,0 +1,159 @@
+"""MinIO as KFP's artifact store, in place of upstream's SeaweedFS: the MinIO objects and the seven places KFP
+points at its object store (field notes). The credentials Secret is built by the Pulumi layer from generated values;
+here it is only referenced by name (`ARTIFACT_SECRET`).
+"""
+from __future__ import annotations
+
+import yaml
+
+from infra import topology as t
+from infra.manifests.objects import ManifestMismatch, container, find, remove, set_env
+from infra.manifests.source import dump
+
+SEAWEEDFS = "seaweedfs"
+MINIO_UID = 10001                 # the image has no fixed user; a high UID keeps it apart from host users
+LABELS = {"app": t.MINIO_NAME, "application-crd-id": "kubeflow-pipelines"}
+ENDPOINT = f"{t.MINIO_HOST}:{t.MINIO_API_PORT}"
+SECRETS_DIR = "/run/secrets/minio"
+DATA_DIR = "/data"
+
+
+def _meta(name: str, labels: dict | None = None) -> dict:
+    return {"name": name, "namespace": t.NAMESPACE, "labels": dict(labels or LABELS)}
+
+
+def restricted_security_context(uid: int) -> dict:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _secret_volume() -> dict:
+    return {"name": "credentials", "secret": {"secretName": t.ARTIFACT_SECRET, "defaultMode": 0o440}}
+
+
+def minio_objects(image: str) -> list[dict]:
+    """ServiceAccount, Deployment, NodePort Service and the Job that creates the bucket.
+
+    Storage is a volume named `data` (a PVC named `minio-pvc`); `infra.manifests.storage` may swap it for hostPath.
+    Credentials are read from files (`MINIO_ROOT_*_FILE`), never from env values.
+    """
+    probe = {"httpGet": {"path": "/minio/health/live", "port": "api"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    server = {
+        "name": t.MINIO_NAME, "image": image, "imagePullPolicy": "IfNotPresent",
+        "args": ["server", DATA_DIR, "--address", f":{t.MINIO_API_PORT}",
+                 "--console-address", f":{t.MINIO_CONSOLE_PORT}", "--certs-dir", "/tmp/certs"],
+        "env": [{"name": "MINIO_ROOT_USER_FILE", "value": f"{SECRETS_DIR}/accesskey"},
+                {"name": "MINIO_ROOT_PASSWORD_FILE", "value": f"{SECRETS_DIR}/secretkey"},
+                {"name": "MINIO_BROWSER_REDIRECT", "value": "false"}],
+        "ports": [{"name": "api", "containerPort": t.MINIO_API_PORT},
+                  {"name": "console", "containerPort": t.MINIO_CONSOLE_PORT}],
+        "livenessProbe": probe,
+        "readinessProbe": {**probe, "httpGet": {"path": "/minio/health/ready", "port": "api"}},
+        "securityContext": restricted_security_context(MINIO_UID),
+        "volumeMounts": [{"name": "data", "mountPath": DATA_DIR},
+                         {"name": "credentials", "mountPath": SECRETS_DIR, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    pod = {"serviceAccountName": t.MINIO_NAME, "automountServiceAccountToken": False,
+           "securityContext": {"runAsNonRoot": True, "fsGroup": MINIO_UID,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
+           "containers": [server],
+           "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"{t.MINIO_NAME}-pvc"}},
+                       _secret_volume(), {"name": "tmp", "emptyDir": {}}]}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(t.MINIO_NAME),
+         "automountServiceAccountToken": False},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": _meta(f"{t.MINIO_NAME}-pvc"),
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(t.MINIO_NAME),
+         "spec": {"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"matchLabels": dict(LABELS)},
+                  "template": {"metadata": {"labels": dict(LABELS)}, "spec": pod}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(t.MINIO_NAME),
+         "spec": {"type": "NodePort", "selector": dict(LABELS),
+                  "ports": [{"name": "api", "port": t.MINIO_API_PORT, "targetPort": "api",
+                             "nodePort": t.MINIO_API_NODE_PORT},
+                            {"name": "console", "port": t.MINIO_CONSOLE_PORT, "targetPort": "console",
+                             "nodePort": t.MINIO_CONSOLE_NODE_PORT}]}},
+        bucket_job(image),
+    ]
+
+
+def bucket_job(image: str) -> dict:
+    """Creates the `mlpipeline` bucket once MinIO answers (idempotent: `mc mb --ignore-existing`), with MinIO's own
+    image (it ships `mc`), so no other image is pulled."""
+    script = (f'for i in $(seq 1 60); do mc alias set local http://{ENDPOINT} '
+              f'"$(cat {SECRETS_DIR}/accesskey)" "$(cat {SECRETS_DIR}/secretkey)" >/dev/null && break; sleep 5; done\n'
+              f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}\n")
+    labels = {"app": f"{t.MINIO_NAME}-bucket", "application-crd-id": "kubeflow-pipelines"}
+    job = {"name": "create-bucket", "image": image, "imagePullPolicy": "IfNotPresent",
+           "command": ["/bin/sh", "-ec", script],
+           "env": [{"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"}],
+           "securityContext": restricted_security_context(MINIO_UID),
+           "volumeMounts": [{"name": "credentials", "mountPath": SECRETS_DIR, "readOnly": True},
+                            {"name": "tmp", "mountPath": "/tmp"}]}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(f"{t.MINIO_NAME}-create-bucket", labels),
+            "spec": {"backoffLimit": 6, "template": {"metadata": {"labels": labels}, "spec": {
+                "restartPolicy": "OnFailure", "serviceAccountName": t.MINIO_NAME,
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [job], "volumes": [_secret_volume(), {"name": "tmp", "emptyDir": {}}]}}}}
+
+
+def launcher_providers() -> str:
+    """The `providers` key of ConfigMap kfp-launcher: without it driver and launcher use the hard-coded SeaweedFS
+    endpoint (backend/src/v2/objectstore/config.go); format as backend/src/v2/config/testdata/provider_cases.yaml."""
+    secret_ref = {"secretName": t.ARTIFACT_SECRET, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"}
+    minio = {"default": {"endpoint": ENDPOINT, "region": "minio", "disableSSL": True,
+                         "credentials": {"fromEnv": False, "secretRef": secret_ref}},
+             "overrides": []}
+    return yaml.safe_dump({"minio": minio}, sort_keys=False)
+
+
+def _artifact_repository(config_map: dict) -> None:
+    repo = yaml.safe_load(config_map.get("data", {}).get("artifactRepository") or "") or {}
+    if "s3" not in repo:
+        raise ManifestMismatch(["s3 artifactRepository in ConfigMap workflow-controller-configmap"])
+    repo["s3"]["endpoint"] = ENDPOINT
+    repo["s3"]["bucket"] = t.ARTIFACT_BUCKET
+    repo["s3"]["insecure"] = True
+    config_map["data"]["artifactRepository"] = yaml.safe_dump(repo, sort_keys=False)
+
+
+def wire_minio(objects: list[dict], image: str) -> None:
+    """Point every object-store reference at MinIO and add MinIO; the numbers follow the field notes' list."""
+    api_server = container(find(objects, "Deployment", "ml-pipeline"))
+    ui = container(find(objects, "Deployment", "ml-pipeline-ui"))
+    controller_config = find(objects, "ConfigMap", "workflow-controller-configmap")
+    launcher_config = find(objects, "ConfigMap", "kfp-launcher")
+    find(objects, "Secret", t.ARTIFACT_SECRET)
+    # 1. SeaweedFS's own objects go, whatever their kind.
+    objects[:] = [o for o in objects if SEAWEEDFS not in o["metadata"].get("name", "")]
+    # 2. API server
+    set_env(api_server, "OBJECTSTORECONFIG_HOST", t.MINIO_HOST)
+    set_env(api_server, "OBJECTSTORECONFIG_PORT", str(t.MINIO_API_PORT))
+    # 3. Argo's artifact repository
+    _artifact_repository(controller_config)
+    # 4. driver and launcher
+    launcher_config.setdefault("data", {})
+    launcher_config["data"]["defaultPipelineRoot"] = t.PIPELINE_ROOT
+    launcher_config["data"]["providers"] = launcher_providers()
+    # 5. UI artifact reads: the UI appends MINIO_NAMESPACE to MINIO_HOST (frontend/server/configs.ts).
+    set_env(ui, "MINIO_HOST", t.MINIO_NAME)
+    set_env(ui, "MINIO_PORT", str(t.MINIO_API_PORT))
+    # 6. Upstream's Secret holds minio/minio123: the Pulumi layer replaces it with generated credentials.
+    remove(objects, "Secret", t.ARTIFACT_SECRET)
+    # 7. MinIO itself, and the Job that creates the bucket.
+    objects.extend(minio_objects(image))
+
+
+def artifact_secret(access_key, secret_key) -> dict:
+    """The credentials Secret; values may be Pulumi Outputs (the component) or placeholders (`inv render`)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": _meta(t.ARTIFACT_SECRET, {"application-crd-id": "kubeflow-pipelines"}),
+            "stringData": {"accesskey": access_key, "secretkey": secret_key}}
+
+
+def mentions_seaweedfs(objects: list[dict]) -> list[str]:
+    """Objects whose YAML still mentions SeaweedFS (must be none after `wire_minio`)."""
+    return [f"{o['kind']}/{o['metadata']['name']}" for o in objects if SEAWEEDFS in dump([o]).lower()]
+

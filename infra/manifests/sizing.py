@@ -1,0 +1,104 @@
+"""Laptop sizing: every container gets a memory limit (upstream sets none) and requests that leave room for
+pipeline pods in a Docker VM of about 8 GB; probes where upstream has none.
+
+Keyed by (Deployment, container). A container this table does not know (a newer KFP) gets `DEFAULT`, so sizing
+never blocks an install; the seven MinIO places are what must be found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.manifests.objects import containers, find_all, pod_spec, workloads
+
+
+@dataclass(frozen=True)
+class Size:
+    cpu: str              # request
+    memory: str           # request
+    memory_limit: str
+    cpu_limit: str = "1"  # a cap, so one busy pod cannot starve the VM's other cores
+
+    def resources(self) -> dict:
+        return {"requests": {"cpu": self.cpu, "memory": self.memory},
+                "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit}}
+
+
+DEFAULT = Size("20m", "64Mi", "256Mi")
+SIZES: dict[tuple[str, str], Size] = {
+    ("ml-pipeline", "ml-pipeline-api-server"): Size("100m", "256Mi", "1Gi", "2"),
+    ("ml-pipeline-ui", "ml-pipeline-ui"): Size("10m", "96Mi", "512Mi"),
+    ("ml-pipeline-persistenceagent", "ml-pipeline-persistenceagent"): Size("50m", "96Mi", "256Mi"),
+    ("ml-pipeline-scheduledworkflow", "ml-pipeline-scheduledworkflow"): Size("20m", "64Mi", "256Mi"),
+    ("ml-pipeline-viewer-crd", "ml-pipeline-viewer-crd"): Size("10m", "64Mi", "256Mi"),
+    ("ml-pipeline-visualizationserver", "ml-pipeline-visualizationserver"): Size("20m", "256Mi", "1Gi"),
+    ("metadata-writer", "main"): Size("20m", "128Mi", "512Mi"),
+    ("metadata-grpc-deployment", "container"): Size("50m", "128Mi", "512Mi"),
+    ("metadata-envoy-deployment", "container"): Size("20m", "64Mi", "256Mi"),
+    ("cache-server", "server"): Size("20m", "64Mi", "256Mi"),
+    ("cache-deployer-deployment", "main"): Size("10m", "32Mi", "128Mi"),
+    ("mysql", "mysql"): Size("100m", "512Mi", "1Gi", "2"),
+    ("workflow-controller", "workflow-controller"): Size("100m", "256Mi", "1Gi"),
+    ("minio", "minio"): Size("50m", "256Mi", "1Gi"),
+    ("minio-create-bucket", "create-bucket"): Size("10m", "32Mi", "128Mi"),
+}
+INIT_DEFAULT = Size("10m", "16Mi", "64Mi", "100m")
+
+
+def _tcp(port) -> dict:
+    return {"tcpSocket": {"port": port}, "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3}
+
+
+def _http(path: str, port) -> dict:
+    return {"httpGet": {"path": path, "port": port}, "initialDelaySeconds": 5, "periodSeconds": 10,
+            "timeoutSeconds": 3}
+
+
+# Probes for containers that have an endpoint but no upstream probe. Containers without any port (persistence agent,
+# viewer controller, metadata-writer, cache-deployer) have nothing to probe: a crash restarts them.
+PROBES: dict[tuple[str, str], dict] = {
+    ("cache-server", "server"): _tcp("webhook-api"),
+    ("metadata-envoy-deployment", "container"): _http("/ready", "envoy-admin"),
+    ("ml-pipeline-scheduledworkflow", "ml-pipeline-scheduledworkflow"): _tcp("http"),
+    ("mysql", "mysql"): _tcp("mysql"),
+}
+
+
+def _size_of(name: str, item: dict, init: bool) -> dict:
+    known = SIZES.get((name, item["name"]))
+    if known:
+        return known.resources()
+    if "limits" in item.get("resources", {}):
+        return item["resources"]
+    return (INIT_DEFAULT if init else DEFAULT).resources()
+
+
+def size_for_laptop(objects: list[dict]) -> None:
+    for workload in workloads(objects):
+        name = workload["metadata"]["name"]
+        spec = pod_spec(workload)
+        for init, group in ((False, spec.get("containers", [])), (True, spec.get("initContainers", []))):
+            for item in group:
+                item["resources"] = _size_of(name, item, init)
+
+
+def add_probes(objects: list[dict]) -> None:
+    for workload in workloads(objects):
+        for item in pod_spec(workload).get("containers", []):
+            probe = PROBES.get((workload["metadata"]["name"], item["name"]))
+            if probe:
+                item.setdefault("livenessProbe", dict(probe))
+                item.setdefault("readinessProbe", dict(probe))
+
+
+def memory_mib(quantity: str) -> float:
+    """A Kubernetes memory quantity (Ki/Mi/Gi or plain bytes) in MiB."""
+    for suffix, factor in (("Ki", 1 / 1024), ("Mi", 1), ("Gi", 1024)):
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    return float(quantity) / 2**20
+
+
+def memory_requests_mib(objects: list[dict]) -> float:
+    """What the scheduler reserves for the platform's long-running pods (init containers run before and end)."""
+    return sum(memory_mib(item.get("resources", {}).get("requests", {}).get("memory", "0"))
+               for w in find_all(objects, "Deployment") for item in containers(w, init=False))

@@ -1,0 +1,100 @@
+"""Where the upstream KFP objects come from: a pre-rendered folder (`kfpManifests`) or a per-user cache.
+
+Upstream's kustomize trees pull Argo from GitHub, so a render needs the network. It happens once per version; the
+result is kept in `~/.cache/kfp-laptop/kfp-<version>/` in the same layout as a `kfpManifests` folder, and every later
+`pulumi up`/`preview` reads it offline.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from laptop.errors import UserError
+
+CLUSTER_FILE = "cluster-scoped-resources.yaml"
+NAMESPACED_FILE = "platform-agnostic.yaml"
+# File in the cache/kfpManifests layout -> upstream kustomize tree it is rendered from (installed in this order).
+UPSTREAM_TREES = {CLUSTER_FILE: "cluster-scoped-resources", NAMESPACED_FILE: "env/platform-agnostic"}
+UPSTREAM_REPO = "github.com/kubeflow/pipelines/manifests/kustomize"
+
+
+@dataclass(frozen=True)
+class UpstreamManifests:
+    """The two upstream trees as lists of objects, in the order they are installed."""
+    cluster_scoped: list[dict]
+    platform: list[dict]
+
+
+def upstream_target(tree: str, version: str) -> str:
+    """The kustomize target of one upstream tree at a release tag."""
+    return f"{UPSTREAM_REPO}/{tree}?ref={version}"
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "kfp-laptop"
+
+
+def parse(text: str) -> list[dict]:
+    """All non-empty documents of a multi-document YAML text (libyaml when available: the renders are ~1 MB)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [doc for doc in yaml.load_all(text, Loader=loader) if doc]
+
+
+def dump(objects: list[dict]) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(objects, Dumper=dumper, sort_keys=False)
+
+
+def kustomize(target: str) -> str:
+    """`kubectl kustomize TARGET` (a folder or a remote git reference); its YAML text."""
+    if not shutil.which("kubectl"):
+        raise UserError("`kubectl` is needed to render the upstream KFP manifests but is not installed",
+                        "install kubectl (https://kubernetes.io/docs/tasks/tools/), "
+                        "or set kfp-laptop:kfpManifests to a pre-rendered folder")
+    result = subprocess.run(["kubectl", "kustomize", target], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"rendering {target} failed: {result.stderr.strip().splitlines()[-1:] or ['(no message)']}",
+                        "the first render of a KFP version needs the network (GitHub); connect once, or set "
+                        "kfp-laptop:kfpManifests to a folder rendered elsewhere")
+    return result.stdout
+
+
+def render_to_cache(version: str, folder: Path,
+                    target: Callable[[str, str], str] = upstream_target) -> None:
+    """Render both trees into `folder`, all or nothing: a failed render never leaves a half-filled cache."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for file, tree in UPSTREAM_TREES.items():
+            (staging / file).write_text(kustomize(target(tree, version)))
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_folder(folder: Path) -> UpstreamManifests:
+    missing = [f for f in UPSTREAM_TREES if not (folder / f).is_file()]
+    if missing:
+        raise UserError(f"{folder} does not hold {', '.join(missing)}",
+                        "render it with `kubectl kustomize` of the upstream trees (see README, section KFP)")
+    return UpstreamManifests(parse((folder / CLUSTER_FILE).read_text()), parse((folder / NAMESPACED_FILE).read_text()))
+
+
+def load_upstream(version: str, kfp_manifests: Path | None = None, cache: Path | None = None,
+                  target: Callable[[str, str], str] = upstream_target) -> UpstreamManifests:
+    """The upstream objects of `version`: from `kfp_manifests` when given, else the cache (rendered on first use)."""
+    if kfp_manifests is not None:
+        return read_folder(Path(kfp_manifests))
+    folder = (cache or cache_root()) / f"kfp-{version}"
+    if not all((folder / f).is_file() for f in UPSTREAM_TREES):
+        shutil.rmtree(folder, ignore_errors=True)
+        render_to_cache(version, folder, target)
+    return read_folder(folder)

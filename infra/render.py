@@ -1,0 +1,67 @@
+"""`inv render` and `inv image-plan`: what the stack would install, offline, without a cluster or Pulumi.
+
+Both read the same upstream source and run the same patching as the Pulumi program (`infra.manifests`); only the
+generated credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from infra.config import ConfigError, StackConfig, from_raw
+from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images
+from infra.manifests.minio import artifact_secret
+from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
+from infra.manifests.source import dump, load_upstream
+from laptop.errors import UserError
+
+FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml")
+PLACEHOLDER = "<generated per stack by pulumi-random>"
+VERDICT_STYLE = {SUBSTITUTED: "yellow", NEEDS_EMULATION: "bold red"}
+
+
+def render_config(arch: str | None, kfp_manifests: str | None, kfp_version: str | None) -> StackConfig:
+    """The stack config these options describe (everything else at its default), validated like `pulumi up`'s."""
+    raw = {"arch": arch or "auto", "kfpManifests": kfp_manifests or "", "kfpVersion": kfp_version or ""}
+    try:
+        return from_raw(raw, stack="render")
+    except ConfigError as err:
+        raise UserError(str(err), "pass --arch amd64|arm64, --kfp-version X.Y.Z or --kfp-manifests FOLDER") from None
+
+
+def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | None = None,
+              kfp_version: str | None = None) -> list[Path]:
+    """Write every object KfpPlatform would register, in install order, as plain YAML; returns the files."""
+    config = render_config(arch, kfp_manifests, kfp_version)
+    upstream = load_upstream(config.kfp_version, config.kfp_manifests)
+    cluster_scoped, namespaced = patch_all(upstream, PatchSettings.from_config(config))
+    secret = artifact_secret(PLACEHOLDER, PLACEHOLDER)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [folder / name for name in FILES]
+    files[0].write_text(dump(cluster_scoped))
+    files[1].write_text(dump([secret, *namespaced]))
+    Console(stderr=True).print(f"wrote {len(cluster_scoped) + len(namespaced) + 1} objects of KFP "
+                               f"{config.kfp_version} for {config.arch} to {folder}/", highlight=False)
+    return files
+
+
+def print_image_plan(arch: str | None = None, kfp_manifests: str | None = None,
+                     kfp_version: str | None = None) -> None:
+    config = render_config(arch, kfp_manifests, kfp_version)
+    objects = patch_upstream(load_upstream(config.kfp_version, config.kfp_manifests), PatchSettings.from_config(config))
+    plan = plan_images(objects, config.arch)
+    table = Table(title=f"Images of KFP {config.kfp_version} on {config.arch}")
+    for column in ("image", "runs as", "plan", "why"):
+        table.add_column(column)
+    for d in plan:
+        style = VERDICT_STYLE.get(d.verdict, "green")
+        table.add_row(d.image, "" if d.runs == d.image else d.runs, f"[{style}]{d.verdict}[/]", d.why)
+    console = Console()
+    console.print(table)
+    emulated = [d for d in plan if d.verdict == NEEDS_EMULATION]
+    if emulated:
+        console.print(f"{len(emulated)} image(s) need amd64 emulation: enable Rosetta in Docker Desktop/OrbStack "
+                      "or start colima with --vz-rosetta.", highlight=False)
