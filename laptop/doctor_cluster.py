@@ -1,0 +1,140 @@
+"""`inv doctor` after `up`: is the stack healthy? Each KFP Deployment ready (with its last failure), the watchdog's
+last check and actions, and the endpoints answering.
+
+The evaluation is pure over the API's JSON dicts (tested directly); `read_cluster` is the only part that talks to the
+cluster, through the official kubernetes client.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from infra.topology import NAMESPACE
+from laptop.checks import FAIL, OK, WARN, Check
+from watchdog.diagnose import diagnose_pod, owner_deployment
+from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
+from watchdog.objects import NAME as WATCHDOG
+
+WATCHDOG_STALE_SECONDS = 600   # the watchdog checks every 30 s and backs off at most 5 min
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    deployments: list[dict]
+    pods: list[dict]
+    watchdog_status: str | None     # the status ConfigMap's status.json, None when absent
+
+
+def deployment_checks(deployments: list[dict], pods: list[dict]) -> list[Check]:
+    """One check per Deployment: ready or not, why not, and the last time its containers failed."""
+    checks = []
+    for deployment in sorted(deployments, key=lambda d: d["metadata"]["name"]):
+        name = deployment["metadata"]["name"]
+        mine = [p for p in pods if owner_deployment(p) == name]
+        wanted = deployment.get("spec", {}).get("replicas", 1)
+        ready = deployment.get("status", {}).get("readyReplicas") or 0
+        history = last_failure(mine)
+        problem = next((p for p in map(diagnose_pod, mine) if p), None)
+        if ready >= wanted:
+            checks.append(Check(f"deploy/{name}", OK, f"{ready}/{wanted} ready" + (f"; {history}" if history else "")))
+        elif problem:
+            checks.append(Check(f"deploy/{name}", FAIL, f"{ready}/{wanted} ready: {problem.reason}: {problem.detail}"
+                                + (f"; {history}" if history else ""), problem.fix))
+        else:
+            checks.append(Check(f"deploy/{name}", FAIL, f"{ready}/{wanted} ready, no pod reports why",
+                                f"kubectl -n {NAMESPACE} describe deploy/{name}"))
+    return checks
+
+
+def last_failure(pods: list[dict]) -> str:
+    """The most recent container termination among the pods ("3 restarts, last OOMKilled (exit 137) at ...")."""
+    latest, restarts = None, 0
+    for pod in pods:
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            restarts += status.get("restartCount", 0)
+            ended = status.get("lastState", {}).get("terminated")
+            if ended and (latest is None or ended.get("finishedAt", "") > latest.get("finishedAt", "")):
+                latest = ended
+    if not latest:
+        return ""
+    return (f"{restarts} restarts, last {latest.get('reason', 'exit')} (exit {latest.get('exitCode', '?')}) "
+            f"at {latest.get('finishedAt', '?')}")
+
+
+def watchdog_check(status_json: str | None, now: float) -> Check:
+    """The watchdog's last check (fresh?) and its recent actions, from its status ConfigMap."""
+    logs = f"kubectl -n {NAMESPACE} logs deploy/{WATCHDOG}"
+    if not status_json:
+        return Check("watchdog", FAIL, "has not recorded any check", f"{logs}; if it is missing, `inv up`")
+    status = json.loads(status_json)
+    age = now - datetime.fromisoformat(status["lastCheck"].replace("Z", "+00:00")).timestamp()
+    actions = status.get("actions", [])
+    recent = "; ".join(f"{a['at']} {a['action']} {a.get('deployment') or a.get('object')} ({a['reason']})"
+                       for a in actions[-3:]) or "no actions taken"
+    detail = f"last check {int(age)} s ago; {recent}"
+    if age > WATCHDOG_STALE_SECONDS:
+        return Check("watchdog", FAIL, f"{detail}: it stopped checking", f"{logs}; `kubectl -n {NAMESPACE} rollout "
+                     f"restart deploy/{WATCHDOG}`")
+    if any(a["reason"] == "WatchdogRestartLimit" for a in actions):
+        return Check("watchdog", FAIL, f"{detail}: restarting did not help and it gave up",
+                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` shows the cause")
+    if not status.get("ok", True) or status.get("apiErrors"):
+        return Check("watchdog", WARN, f"{detail}; cannot read the API: {status.get('error')}", logs)
+    return Check("watchdog", OK, detail)
+
+
+def endpoints(outputs: dict[str, Any]) -> dict[str, str]:
+    """The health URL of every endpoint the stack publishes on the host."""
+    return {
+        "KFP API": f"{outputs['kfp_endpoint']}/apis/v2beta1/healthz",
+        "MinIO": f"{outputs['minio_endpoint']}/minio/health/live",
+        "registry": f"http://{outputs['registry']}/v2/",
+    }
+
+
+def endpoint_checks(outputs: dict[str, Any], get: Callable[[str], str | None] = None) -> list[Check]:
+    """Each endpoint answering; the fix depends on how the ports reach the host (NodePort vs port-forward)."""
+    get = get or http_problem
+    engine = outputs.get("cluster", {}).get("engine")
+    fix = ("`inv port-forward` (engine existing publishes nothing by itself)" if engine == "existing"
+           else f"`kubectl -n {NAMESPACE} get pods` for what is down; `inv up` re-creates what is missing")
+    checks = []
+    for name, url in endpoints(outputs).items():
+        problem = get(url)
+        checks.append(Check(f"endpoint {name}", FAIL if problem else OK, f"{url}: {problem or 'answers'}",
+                            fix if problem else ""))
+    return checks
+
+
+def http_problem(url: str, timeout: float = 5) -> str | None:
+    """None when the URL answers 2xx/3xx, else what went wrong."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}"
+    except (urllib.error.URLError, OSError) as err:
+        return f"no answer ({getattr(err, 'reason', err)})"
+
+
+def read_cluster(kubeconfig: str, context: str | None) -> ClusterView:
+    """Deployments, pods and the watchdog's status ConfigMap of the KFP namespace, as the API's JSON dicts."""
+    import yaml
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config_dict(yaml.safe_load(kubeconfig), context=context)
+    plain = api_client.sanitize_for_serialization
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+    deployments = plain(apps.list_namespaced_deployment(NAMESPACE, _request_timeout=10))["items"]
+    pods = plain(core.list_namespaced_pod(NAMESPACE, _request_timeout=10))["items"]
+    try:
+        data = core.read_namespaced_config_map(STATUS_CONFIGMAP, NAMESPACE, _request_timeout=10).data or {}
+    except client.ApiException as err:
+        if err.status != 404:
+            raise
+        data = {}
+    return ClusterView(deployments, pods, data.get(STATUS_KEY))

@@ -1,0 +1,212 @@
+"""`inv doctor`: pure evaluation of what it reads, and the host checks run for real where this machine allows
+(a real listening socket, real subprocesses, a real local HTTP server). Docker's engine does not run here, so
+`docker info` / `docker run` answers are given as the CompletedProcess Docker would return (said per test)."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from laptop.checks import FAIL, OK, WARN, Check
+from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
+from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
+from laptop.errors import UserError, exit_on_user_error
+
+NOW = 1_800_000_000.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_port_check_sees_a_real_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        check = port_check("kfpPort", taken)
+        assert check.status == FAIL and f"lsof -nP -iTCP:{taken}" in check.fix and "kfp-laptop:kfpPort" in check.fix
+    assert port_check("kfpPort", taken).status == OK
+
+
+def test_tool_check_runs_the_real_binary():
+    check = tool_check("kubectl", needed=True)      # kubectl is installed on this machine
+    assert check.status == OK and "Client Version" in check.detail
+
+
+def test_a_missing_tool_fails_only_when_the_engine_needs_it():
+    missing = lambda argv: run_command([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])   # a real lookup that fails
+    needed = tool_check("kind", needed=True, run=missing)
+    assert needed.status == FAIL and "brew install kind" in needed.fix
+    assert tool_check("k3d", needed=False, run=missing).status == OK
+
+
+def test_run_command_turns_a_hang_into_a_result():
+    result = run_command(["sleep", "5"], timeout=0.2)
+    assert result.returncode == 124 and "did not answer" in result.stderr
+
+
+@pytest.mark.parametrize("memory_gib,cpus,status", [(4, 8, FAIL), (16, 1, FAIL), (7, 4, WARN), (8, 2, WARN), (16, 8, OK)])
+def test_docker_resources(memory_gib, cpus, status):
+    check = docker_resources({"MemTotal": memory_gib * GIB, "NCPU": cpus, "ServerVersion": "28.1", "Architecture": "aarch64"})
+    assert check.status == status and (status == OK or "Settings > Resources" in check.fix)
+
+
+def docker_answer(code: int, stdout: str = "", stderr: str = ""):
+    """What the docker CLI returns (no Docker engine on this machine)."""
+    return lambda argv: subprocess.CompletedProcess(argv, code, stdout, stderr)
+
+
+def test_docker_check_reads_docker_info():
+    info = {"MemTotal": 8 * GIB, "NCPU": 4, "ServerVersion": "28.1", "Architecture": "x86_64"}
+    check, seen = docker_check(docker_answer(0, json.dumps(info)))
+    assert check.status == OK and seen == info and "8.0 GiB" in check.detail
+    check, seen = docker_check(docker_answer(1, stderr="Cannot connect to the Docker daemon"))
+    assert check.status == FAIL and seen is None and "colima start" in check.fix
+
+
+@pytest.mark.parametrize("answer,status", [(docker_answer(0, "x86_64\n"), OK), (docker_answer(0, "aarch64\n"), FAIL),
+                                           (docker_answer(1, stderr="exec format error"), FAIL)])
+def test_emulation_check(answer, status):
+    check = emulation_check("python:3.12.11-slim-bookworm", answer)
+    assert check.status == status and (status == OK or "Rosetta" in check.fix)
+
+
+def deployment(name, ready, wanted=1):
+    return {"metadata": {"name": name}, "spec": {"replicas": wanted}, "status": {"readyReplicas": ready}}
+
+
+def pod(deployment_name, waiting=None, last=None, restarts=0, ready=True):
+    return {"metadata": {"name": f"{deployment_name}-h1-x", "namespace": "kubeflow", "labels": {"pod-template-hash": "h1"},
+                         "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment_name}-h1"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
+                       "containerStatuses": [{"name": "main", "restartCount": restarts,
+                                              "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}},
+                                              "lastState": {"terminated": last} if last else {}}]}}
+
+
+def test_deployment_checks_give_state_reason_and_last_failure():
+    oom = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-28T22:00:00Z"}
+    checks = {c.name: c for c in deployment_checks(
+        [deployment("workflow-controller", 1), deployment("ml-pipeline", 0), deployment("mysql", 0)],
+        [pod("workflow-controller", last=oom, restarts=2), pod("ml-pipeline", waiting="ImagePullBackOff", ready=False)])}
+    assert checks["deploy/workflow-controller"].status == OK
+    assert "2 restarts, last OOMKilled (exit 137) at 2026-11-28T22:00:00Z" in checks["deploy/workflow-controller"].detail
+    assert checks["deploy/ml-pipeline"].status == FAIL and "ImagePullBackOff" in checks["deploy/ml-pipeline"].detail
+    assert "image" in checks["deploy/ml-pipeline"].fix
+    assert checks["deploy/mysql"].status == FAIL and checks["deploy/mysql"].fix == "kubectl -n kubeflow describe deploy/mysql"
+
+
+def status_json(age: float, actions=(), ok=True, api_errors=0):
+    from datetime import datetime, timezone
+
+    last = datetime.fromtimestamp(NOW - age, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps({"lastCheck": last, "ok": ok, "error": None if ok else "HTTP 503", "problems": [],
+                       "actions": list(actions), "apiErrors": api_errors})
+
+
+RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller", "reason": "CrashLoopBackOff"}
+LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/workflow-controller",
+         "reason": "WatchdogRestartLimit"}
+
+
+@pytest.mark.parametrize("status,expected", [
+    (None, FAIL), (status_json(20), OK), (status_json(20, [RESTART]), OK), (status_json(3600), FAIL),
+    (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN)],
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors"])
+def test_watchdog_check(status, expected):
+    check = watchdog_check(status, NOW)
+    assert check.status == expected
+    if status and "restart" in status:
+        assert "restart workflow-controller (CrashLoopBackOff)" in check.detail
+    assert expected == OK or "kubectl" in check.fix
+
+
+@pytest.fixture
+def endpoints_server():
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503 if self.path.startswith("/minio") else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_endpoint_checks_against_a_real_server(endpoints_server):
+    base = f"127.0.0.1:{endpoints_server}"
+    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
+               "cluster": {"engine": "kind"}}
+    checks = {c.name: c for c in endpoint_checks(outputs)}
+    assert checks["endpoint KFP API"].status == OK and checks["endpoint registry"].status == OK
+    assert checks["endpoint MinIO"].status == FAIL and "HTTP 503" in checks["endpoint MinIO"].detail
+
+
+def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters():
+    base = f"127.0.0.1:{free_port()}"
+    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
+               "cluster": {"engine": "existing"}}
+    checks = endpoint_checks(outputs)
+    assert all(c.status == FAIL and "no answer" in c.detail and "inv port-forward" in c.fix for c in checks)
+
+
+def test_an_unreachable_cluster_is_a_finding_not_a_crash():
+    from laptop.doctor import cluster_checks
+
+    port = free_port()
+    kubeconfig = f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:{port}"}}}}]
+users: [{{name: u, user: {{token: t}}}}]
+contexts: [{{name: kind-kfp, context: {{cluster: c, user: u}}}}]
+current-context: kind-kfp
+"""
+    outputs = {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
+               "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
+               "registry": f"127.0.0.1:{port}"}
+    checks = cluster_checks(outputs, NOW)
+    assert checks[0].name == "cluster" and checks[0].status == FAIL and "inv up" in checks[0].fix
+
+
+def test_stack_config_reads_the_stack_file(tmp_path):
+    from laptop.doctor import stack_config
+
+    (tmp_path / "Pulumi.me.yaml").write_text("config:\n  kfp-laptop:kfpPort: 18080\n  kfp-laptop:engine: k3d\n")
+    config, problem = stack_config("me", root=tmp_path)
+    assert problem is None and config.kfp_port == 18080 and config.engine == "k3d"
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  kfp-laptop:kfpPort: 80000\n")
+    config, problem = stack_config("bad", root=tmp_path)
+    assert config is None and problem.status == FAIL and "kfpPort" in problem.detail
+
+
+def test_main_exits_non_zero_with_one_message_when_anything_fails(monkeypatch, capsys):
+    """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this machine."""
+    import laptop.doctor as doctor
+    import laptop.stack
+
+    monkeypatch.setattr(laptop.stack, "find_outputs", lambda stack: None)
+    monkeypatch.setattr(doctor, "host_checks", lambda config, up: [Check("kind", FAIL, "not installed", "brew install kind")])
+    with pytest.raises(SystemExit) as exit_:
+        exit_on_user_error(doctor.main)(stack="me")
+    assert exit_.value.code == 1
+    out, err = capsys.readouterr()
+    assert "brew install kind" in out and "1 problem(s) found: kind" in err and "Traceback" not in err
+
+    monkeypatch.setattr(doctor, "host_checks", lambda config, up: [Check("kind", OK, "kind v0.27.0")])
+    doctor.main(stack="me")                 # nothing wrong: returns normally
+    with pytest.raises(UserError):
+        monkeypatch.setattr(doctor, "host_checks", lambda config, up: [Check("docker", FAIL, "down", "start it")])
+        doctor.main(stack="me")
