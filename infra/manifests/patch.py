@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from infra.config import StackConfig
 from infra.manifests.access import drop_unused_tokens, expose_ui, network_policies
+from infra.manifests.controller import harden_controller
 from infra.manifests.images import apply_plan, plan_images
 from infra.manifests.minio import mentions_seaweedfs, wire_minio
 from infra.manifests.objects import ManifestMismatch
@@ -50,6 +51,7 @@ def patch_upstream(upstream: UpstreamManifests, settings: PatchSettings) -> list
     network_policies(objects)
     # Workflow-controller hardening (engineer D, infra/manifests/controller.py) is called here: after sizing, so its
     # own settings for that Deployment win; before the image plan, so any image it adds is planned too.
+    harden_controller(objects)
     return objects
 
 
