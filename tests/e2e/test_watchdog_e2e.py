@@ -1,0 +1,116 @@
+"""End to end on kind: break the workflow-controller repeatedly, see the watchdog recover it, then run a pipeline.
+
+Opt-in (needs Docker, kind, pulumi, kubectl and a few minutes): `KFP_LAPTOP_E2E=1 inv test -k watchdog_e2e`.
+Uses this laptop's stack (creates it with `inv up` when none is up).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from typing import Callable
+
+import pytest
+import yaml
+
+from infra.manifests.controller import CONTROLLER
+from infra.topology import NAMESPACE
+from watchdog.diagnose import diagnose_pod, owner_deployment
+from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
+from watchdog.objects import NAME as WATCHDOG
+
+NEEDED = ("docker", "kind", "pulumi", "kubectl")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.environ.get("KFP_LAPTOP_E2E") != "1" or not all(shutil.which(b) for b in NEEDED),
+                       reason="opt-in end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with "
+                              + ", ".join(NEEDED) + " (this one lacks: "
+                              + (", ".join(b for b in NEEDED if not shutil.which(b)) or "nothing") + ")"),
+]
+KILLS = 3                 # container kills; with the threshold lowered to this, the watchdog acts on the next check
+
+
+def wait_for(what: str, condition: Callable[[], object], timeout: float, every: float = 5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    from laptop.stack import find_outputs, up
+
+    outputs = find_outputs() or up(yes=True)
+    if outputs["cluster"]["engine"] != "kind":
+        pytest.skip("this scenario kills containers through the kind node; the stack uses " + outputs["cluster"]["engine"])
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def kube(stack, tmp_path_factory):
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config_dict(yaml.safe_load(stack["kubeconfig"]),
+                                                    context=stack["cluster"]["context"])
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(stack["kubeconfig"])
+    path.chmod(0o600)
+    kubectl = ["kubectl", "--kubeconfig", str(path), "--context", stack["cluster"]["context"], "-n", NAMESPACE]
+    return client.CoreV1Api(api_client), api_client.sanitize_for_serialization, kubectl
+
+
+def controller_pods(core, plain) -> list[dict]:
+    pods = plain(core.list_namespaced_pod(NAMESPACE))["items"]
+    return [p for p in pods if owner_deployment(p) == CONTROLLER and not p["metadata"].get("deletionTimestamp")]
+
+
+def running_container_id(node: str) -> str:
+    result = subprocess.run(["docker", "exec", node, "crictl", "ps", "--name", CONTROLLER, "--state", "Running", "-q"],
+                            capture_output=True, text=True)
+    return result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
+
+
+@pytest.fixture
+def quick_watchdog(kube):
+    """Lower the crash-loop threshold so the test need not wait for five kubelet back-offs; restored afterwards."""
+    _, _, kubectl = kube
+    subprocess.run([*kubectl, "set", "env", f"deploy/{WATCHDOG}", f"WATCHDOG_CRASHLOOP_RESTARTS={KILLS}",
+                    "WATCHDOG_INTERVAL_SECONDS=10"], check=True)
+    subprocess.run([*kubectl, "rollout", "status", f"deploy/{WATCHDOG}", "--timeout=180s"], check=True)
+    yield
+    subprocess.run([*kubectl, "set", "env", f"deploy/{WATCHDOG}", "WATCHDOG_CRASHLOOP_RESTARTS-",
+                    "WATCHDOG_INTERVAL_SECONDS-"], check=True)
+
+
+def test_watchdog_recovers_a_crashing_controller_and_pipelines_run_afterwards(stack, kube, quick_watchdog):
+    core, plain, kubectl = kube
+    node = f"{stack['cluster']['name']}-control-plane"
+    subprocess.run([*kubectl, "rollout", "status", f"deploy/{CONTROLLER}", "--timeout=300s"], check=True)
+    (broken,) = controller_pods(core, plain)
+
+    # 1. Break it: kill the controller's container again and again, as crashes after a laptop sleep would.
+    for _ in range(KILLS):
+        container = wait_for("the controller container to run again", lambda: running_container_id(node), 400)
+        subprocess.run(["docker", "exec", node, "crictl", "stop", "--timeout", "0", container], check=True)
+        time.sleep(3)
+
+    # 2. The watchdog replaces the pod (a rollout restart) and the new one becomes Ready.
+    def recovered():
+        pods = controller_pods(core, plain)
+        fresh = [p for p in pods if p["metadata"]["name"] != broken["metadata"]["name"]]
+        return fresh and diagnose_pod(fresh[0]) is None       # Ready, no problem
+    wait_for("the watchdog to replace the crashing controller with a Ready pod", recovered, 600)
+    events = core.list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name={CONTROLLER}").items
+    assert any(e.reason == "WatchdogRestart" for e in events)
+    status = core.read_namespaced_config_map(STATUS_CONFIGMAP, NAMESPACE).data[STATUS_KEY]
+    assert f'"deployment": "{CONTROLLER}"' in status
+
+    # 3. A pipeline run succeeds on the recovered controller.
+    from pipelines.cli import run_quickstart
+
+    run_quickstart(target="cluster")
