@@ -1,0 +1,97 @@
+"""The whole program under mocks, once per engine (shared, cached: each run renders all of KFP for real).
+
+Mocks stand in for the Pulumi engine and the providers only (no Pulumi CLI, Docker or cluster here): KFP's YAML is
+decoded for real and the kind/k3d steps are checked by parsing what they would run.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from tests.pulumi_harness import ProgramRun, run_program
+
+FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", Path(__file__).resolve().parent.parent.parent / "shared" /
+                              "fixtures" / "kfp-2.17.0"))
+SECRET_KEYS = "__secret_keys__"
+# Non-default ports everywhere, so a test can tell a configured number from a default (strings, as the engine passes).
+PORTS = {"kfpPort": "18080", "minioPort": "19000", "minioConsolePort": "19001", "registryPort": "15001"}
+CONTRACT_OUTPUTS = ("kfp_endpoint", "kfp_version", "minio_endpoint", "minio_console", "minio_access_key",
+                    "minio_secret_key", "pipeline_root", "registry", "cluster", "kubeconfig")
+
+
+def existing_kubeconfig(folder: Path) -> Path:
+    """A kubeconfig with two contexts, as a team laptop has (credentials are placeholders, nothing connects)."""
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "team",
+           "clusters": [{"name": "team-cluster", "cluster": {"server": "https://team.example:6443"}},
+                        {"name": "other-cluster", "cluster": {"server": "https://other.example:6443"}}],
+           "users": [{"name": "me", "user": {"token": "placeholder"}}, {"name": "other", "user": {"token": "x"}}],
+           "contexts": [{"name": "team", "context": {"cluster": "team-cluster", "user": "me"}},
+                        {"name": "other", "context": {"cluster": "other-cluster", "user": "other"}}]}
+    path = folder / "kubeconfig"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _recording_secrets(main):
+    """Wrap the program's main so the run also reports which outputs are secret."""
+    def wrapped():
+        outputs = main()
+
+        async def secret_keys():
+            return sorted([key for key, value in outputs.items() if await pulumi.Output.from_input(value).is_secret()])
+        return {**outputs, SECRET_KEYS: pulumi.Output.from_input(asyncio.ensure_future(secret_keys()))}
+    return wrapped
+
+
+def config_for(engine: str, data_dir: Path, **extra) -> dict:
+    return {"engine": engine, "kfpManifests": str(FIXTURE), "dataDir": str(data_dir), **PORTS, **extra}
+
+
+@functools.cache
+def program_run(engine: str, kube_context: str = "") -> tuple[ProgramRun, dict]:
+    """One full run of `infra.program.main` for this engine; returns the run and the config it used."""
+    from infra.program import main
+
+    if not (FIXTURE / "platform-agnostic.yaml").is_file():
+        pytest.skip(f"upstream KFP render not found at {FIXTURE}")
+    folder = Path(tempfile.mkdtemp(prefix=f"kfp-laptop-{engine}-"))
+    config = config_for(engine, folder / "data", **({"kubeContext": kube_context} if kube_context else {}))
+    saved = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(existing_kubeconfig(folder))
+    try:
+        run = run_program(config, main=_recording_secrets(main))
+    finally:
+        os.environ.pop("KUBECONFIG") if saved is None else os.environ.__setitem__("KUBECONFIG", saved)
+    if run.error:
+        raise run.error
+    return run, config
+
+
+@pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
+def test_outputs_carry_every_contract_key_with_its_shape(engine):
+    run, config = program_run(engine)
+    outputs = run.outputs
+    assert set(CONTRACT_OUTPUTS) <= set(outputs)
+    assert outputs["kfp_endpoint"] == "http://127.0.0.1:18080"
+    assert outputs["minio_endpoint"] == "http://127.0.0.1:19000"
+    assert outputs["minio_console"] == "http://127.0.0.1:19001"
+    assert outputs["registry"] == "localhost:15001"
+    assert outputs["kfp_version"] == "2.17.0"
+    assert outputs["pipeline_root"] == "minio://mlpipeline/v2/artifacts"
+    assert set(outputs["cluster"]) == {"engine", "name", "context", "arch"}
+    assert outputs["cluster"]["engine"] == engine and outputs["cluster"]["arch"] in ("amd64", "arm64")
+    assert outputs["minio_access_key"] and outputs["minio_secret_key"]
+    assert outputs["minio_access_key"] != outputs["minio_secret_key"]
+
+
+@pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
+def test_credentials_and_kubeconfig_are_secret_and_nothing_else_is(engine):
+    run, _ = program_run(engine)
+    assert run.outputs[SECRET_KEYS] == ["kubeconfig", "minio_access_key", "minio_secret_key"]
