@@ -28,7 +28,7 @@ def make_pod(deployment: str, suffix: str, *, crash: bool = False, ready: bool =
     container = {"name": "main", "image": "img", "restartCount": 7 if crash else 0,
                  "state": {"waiting": {"reason": "CrashLoopBackOff"}} if crash else {"running": {}},
                  "lastState": {"terminated": {"reason": "Error", "exitCode": 1}} if crash else {}}
-    return {"metadata": {"name": f"{deployment}-abc12-{suffix}", "namespace": NS,
+    return {"metadata": {"name": f"{deployment}-abc12-{suffix}", "namespace": NS, "uid": f"uid-{deployment}-{suffix}",
                          "labels": {"pod-template-hash": "abc12"},
                          "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment}-abc12"}]},
             "status": {"phase": "Running", "podIP": "127.0.0.1",
@@ -82,7 +82,7 @@ class StandIn:
                     return 404, {}
                 if "kubectl.kubernetes.io/restartedAt" in body["spec"]["template"]["metadata"]["annotations"]:
                     self.restart(m[1])
-                return 200, {}
+                return 200, {"kind": "Deployment", "metadata": {"name": m[1], "uid": f"uid-{m[1]}"}}
             if m := re.fullmatch(rf"/api/v1/namespaces/{NS}/configmaps/([\w-]+)", path):
                 if m[1] not in self.configmaps:
                     return 404, {}
@@ -161,6 +161,7 @@ def test_recovers_a_crash_looping_controller_within_one_check(cluster, tmp_path)
     assert [p["metadata"]["name"] for p in cluster.pods] == ["ml-pipeline-abc12-ok", "workflow-controller-abc12-r1"]
     (event,) = cluster.events
     assert event["reason"] == "WatchdogRestart" and event["involvedObject"]["name"] == "workflow-controller"
+    assert event["involvedObject"]["uid"] == "uid-workflow-controller"   # `kubectl describe` matches events by uid
     status = json.loads(cluster.configmaps[STATUS_CONFIGMAP]["data"][STATUS_KEY])
     assert status["ok"] and status["actions"][0]["deployment"] == "workflow-controller"
     assert (tmp_path / "heartbeat").exists()
@@ -252,6 +253,9 @@ def test_role_grants_exactly_what_the_loop_uses(cluster, tmp_path):
     broken["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "ImagePullBackOff"}}
     cluster.pods = [make_pod("workflow-controller", "old", crash=True), broken]
     watch(cluster, tmp_path, checks=2)
+    explained = next(e for e in cluster.events if e["reason"] == "ImagePullBackOff")
+    assert explained["involvedObject"] == {"kind": "Pod", "name": "ml-pipeline-abc12-pull", "namespace": NS,
+                                           "apiVersion": "v1", "uid": "uid-ml-pipeline-pull"}
     rules = role(NS, FAST)["rules"]
     used = {permission(m, p) for m, p in cluster.requests}
     assert [u for u in used if not allowed(rules, *u)] == []

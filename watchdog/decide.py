@@ -75,11 +75,12 @@ class RestartDeployment:
 
 @dataclass(frozen=True)
 class RecordEvent:
-    kind: str          # "Pod" or "Deployment": what `kubectl describe` shows it on
+    kind: str          # "Pod" or "Deployment": what `kubectl describe` shows it on (it matches events by uid)
     name: str
     reason: str
     message: str
     warning: bool = True
+    uid: str = ""
 
 
 Action = RestartDeployment | RecordEvent
@@ -139,7 +140,7 @@ def decide(obs: Observation, state: State, policy: Policy) -> Decision:
             verdict = "explain"
         if verdict == "explain":
             _explain(actions, explained, now, policy, "Pod", name, problem.reason,
-                     f"{problem.detail}. The watchdog cannot fix this; fix: {problem.fix}")
+                     f"{problem.detail}. The watchdog cannot fix this; fix: {problem.fix}", pod["metadata"].get("uid", ""))
         elif verdict == "restart":
             restarts = _restart(actions, explained, restarts, now, policy, deployment, name, problem)
     history = state.history + tuple(_describe_action(a, now) for a in actions
@@ -199,12 +200,12 @@ def _restart(actions, explained, restarts, now, policy, deployment, pod, problem
     return restarts + ((now, deployment),)
 
 
-def _explain(actions, explained, now, policy, kind, name, reason, message) -> None:
+def _explain(actions, explained, now, policy, kind, name, reason, message, uid="") -> None:
     key = f"{name}/{reason}"
     if key in explained:
         return
     explained[key] = now
-    actions.append(RecordEvent(kind, name, reason, message, warning=True))
+    actions.append(RecordEvent(kind, name, reason, message, warning=True, uid=uid))
 
 
 def _describe_action(action: Action, now: float) -> dict:

@@ -32,20 +32,23 @@ class KubeApi:
         self.context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
 
     @classmethod
-    def in_cluster(cls) -> "KubeApi":
+    def in_cluster(cls, service_account: Path = SERVICE_ACCOUNT) -> "KubeApi":
+        """The API server the pod's environment names, trusted through the mounted CA, called with the pod's token."""
         host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
         host = f"[{host}]" if ":" in host else host
-        return cls(f"https://{host}:{port}", SERVICE_ACCOUNT / "token", SERVICE_ACCOUNT / "ca.crt")
+        return cls(f"https://{host}:{port}", service_account / "token", service_account / "ca.crt")
 
     def list_pods(self, namespace: str) -> list[dict]:
         return self._call("GET", f"/api/v1/namespaces/{namespace}/pods")["items"]
 
-    def restart_deployment(self, namespace: str, name: str, now: float) -> None:
-        """What `kubectl rollout restart` does: a new template annotation makes the Deployment replace its pods."""
+    def restart_deployment(self, namespace: str, name: str, now: float) -> str:
+        """What `kubectl rollout restart` does: a new template annotation makes the Deployment replace its pods.
+        Returns the Deployment's uid (for the Event that reports the restart)."""
         stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        self._call("PATCH", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}", patch,
-                   "application/strategic-merge-patch+json")
+        answer = self._call("PATCH", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}", patch,
+                            "application/strategic-merge-patch+json")
+        return answer.get("metadata", {}).get("uid", "")
 
     def create_event(self, namespace: str, event: dict) -> None:
         self._call("POST", f"/api/v1/namespaces/{namespace}/events", event)

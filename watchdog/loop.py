@@ -90,13 +90,16 @@ def observe(api: KubeApi, settings: Settings, now: float, probe: Callable[[str, 
 def act(api: KubeApi, namespace: str, decision: Decision, now: float) -> int:
     """Carry out the actions; returns how many failed (each is logged, none stops the others)."""
     failed = 0
+    uids: dict[str, str] = {}     # Deployment -> uid, from the restart's answer, for the Event that reports it
     for action in decision.actions:
         try:
             if isinstance(action, RestartDeployment):
                 log.info("restarting deployment %s: pod %s %s", action.deployment, action.pod, action.reason)
-                api.restart_deployment(namespace, action.deployment, now)
+                uids[action.deployment] = api.restart_deployment(namespace, action.deployment, now)
             else:
                 log.info("event %s on %s/%s: %s", action.reason, action.kind, action.name, action.message)
+                if action.kind == "Deployment" and not action.uid:
+                    action = replace(action, uid=uids.get(action.name, ""))
                 api.create_event(namespace, event_manifest(namespace, action, now))
         except ApiError as err:
             failed += 1
@@ -122,7 +125,8 @@ def event_manifest(namespace: str, action: RecordEvent, now: float) -> dict:
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"name": f"{action.name}.{int(now * 1e6):x}", "namespace": namespace},
         "involvedObject": {"kind": action.kind, "name": action.name, "namespace": namespace,
-                           "apiVersion": "v1" if action.kind == "Pod" else "apps/v1"},
+                           "apiVersion": "v1" if action.kind == "Pod" else "apps/v1",
+                           **({"uid": action.uid} if action.uid else {})},
         "reason": action.reason, "message": action.message[:1024], "type": "Warning" if action.warning else "Normal",
         "source": {"component": COMPONENT}, "reportingComponent": COMPONENT, "reportingInstance": socket.gethostname(),
         "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
