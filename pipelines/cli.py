@@ -12,7 +12,7 @@ from laptop.errors import UserError
 from pipelines.arguments import quickstart_arguments, wine_arguments
 
 DEFAULT_EXPERIMENT = "kfp-laptop"
-console = Console()
+console = Console(soft_wrap=True)   # paths and URLs stay whole, so they can be copied
 
 
 def _print_wine_summary(summary: dict) -> None:
@@ -44,12 +44,14 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
 
     arguments = wine_arguments(neighbors=neighbors, parallelism=parallelism, test_size=test_size,
                                random_state=random_state)
-    if containerized:
-        raise UserError("containerized components are not yet available", "run without --containerized")
     endpoints = resolve_target(local, target, stack, console)
     if endpoints is None:
         from pipelines.local_run import run_wine_locally
 
+        if containerized:
+            from pipelines.containerized.variant import LOCAL_NOTE
+
+            console.print(LOCAL_NOTE, highlight=False)
         result = run_wine_locally(arguments)
         _print_wine_summary(result.summary)
         console.print(f"[bold]artifacts:[/] {result.run_folder}  (best model: {result.model_path})", highlight=False)
@@ -58,7 +60,12 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
     from pipelines.wine.components import components
     from pipelines.wine.pipeline import PIPELINE_NAME, build_wine_pipeline
 
-    pipeline = build_wine_pipeline(components(), parallelism=arguments.parallelism)
+    if containerized:
+        from pipelines.containerized.variant import cluster_pipeline
+
+        pipeline = cluster_pipeline(stack, arguments.parallelism)
+    else:
+        pipeline = build_wine_pipeline(components(), parallelism=arguments.parallelism)
     run = _run_on_cluster(endpoints, pipeline, arguments.pipeline_arguments(), experiment)
     summary = read_summary(endpoints, PIPELINE_NAME, run["run_id"])
     if summary:

@@ -11,7 +11,7 @@ ARCHES = ("amd64", "arm64")
 
 @dataclass(frozen=True)
 class Target:
-    """The registry as both the host and the pods name it (`localhost:5001`), and the nodes' platform."""
+    """The registry as both the host and the pods name it (`localhost:<registryPort>`), and the nodes' platform."""
 
     registry: str
     platform: str
@@ -22,7 +22,7 @@ class Target:
         arch = (outputs.get("cluster") or {}).get("arch")
         if not registry or ":" not in registry:
             raise UserError(f"the stack's `registry` output is missing or has no port (got {registry!r})",
-                            "run `inv up` so the stack exports `registry` (e.g. localhost:5001)")
+                            "run `inv up` so the stack exports `registry`")
         if arch not in ARCHES:
             raise UserError(f"the stack's `cluster.arch` output is {arch!r}; images can be built for {', '.join(ARCHES)}",
                             "run `inv up` so the stack exports the cluster's arch")
