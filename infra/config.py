@@ -170,6 +170,8 @@ def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
     if path in (Path(path.anchor), Path.home().resolve()):
         raise ConfigError("dataDir", value, "a folder of its own (not / or your home folder): "
                                             "`inv down --purge` deletes it")
+    if ":" in str(path):
+        raise ConfigError("dataDir", value, "a path without ':' (Docker and k3d volume specs split on it)")
     if path.exists() and not path.is_dir():
         raise ConfigError("dataDir", value, "a folder (this path is a file)")
     return path

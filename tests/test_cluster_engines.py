@@ -1,0 +1,159 @@
+"""The kind/k3d steps, run for real by /bin/sh. Docker, kind and k3d are not on this machine, so small stand-in
+scripts take their place: they record each call and keep the files the steps hand them (the cluster config,
+containerd's hosts.toml), which the tests then parse as kind/k3d/containerd would."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import topology
+from infra.cluster import registry
+from infra.cluster.engine import DATA_DIR_MARKER, engine_for
+from infra.config import from_raw
+
+SYSTEM_PATH = "/usr/bin:/bin"
+STUBS = {
+    "docker": r'''
+echo "docker $*" >> "$STUB_LOG"
+case "$1" in
+  exec) if [ "$2" = "-i" ]; then [ "$4" = cp ] && cat > "$STUB_FS/$(echo "$6" | tr / _)"; fi ;;
+  ps) [ -f "$STUB_FS/registry-exists" ] && echo 0123abcd ;;
+  network) [ "$2" = inspect ] && cat "$STUB_FS/network-members" 2>/dev/null ;;
+esac
+exit 0''',
+    "kind": r'''
+echo "kind $*" >> "$STUB_LOG"
+case "$1 $2" in
+  "get clusters") [ -f "$STUB_FS/created" ] && echo "$STUB_CLUSTER" ;;
+  "create cluster") while [ $# -gt 0 ]; do [ "$1" = --config ] && cp "$2" "$STUB_FS/cluster-config.yaml"; shift; done
+                    touch "$STUB_FS/created"; echo "Creating cluster ..." >&2 ;;
+  "get nodes") echo "$STUB_CLUSTER-control-plane" ;;
+  "get kubeconfig") printf 'apiVersion: v1\nkind: Config\n' ;;
+esac
+exit 0''',
+    "k3d": r'''
+echo "k3d $*" >> "$STUB_LOG"
+case "$1 $2" in
+  "cluster get") [ -f "$STUB_FS/created" ] || exit 1 ;;
+  "cluster create") while [ $# -gt 0 ]; do [ "$1" = --config ] && cp "$2" "$STUB_FS/cluster-config.yaml"; shift; done
+                    touch "$STUB_FS/created"; echo "INFO creating" >&2 ;;
+  "kubeconfig get") printf 'apiVersion: v1\nkind: Config\n' ;;
+esac
+exit 0''',
+}
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\n"
+
+
+class Host:
+    """A stand-in laptop: stub binaries on PATH, a call log, and the files the steps left."""
+
+    def __init__(self, root: Path, tools=("docker", "kind", "k3d")):
+        self.bin, self.fs, self.log = root / "bin", root / "fs", root / "calls.log"
+        self.bin.mkdir()
+        self.fs.mkdir()
+        for tool in tools:
+            (self.bin / tool).write_text("#!/bin/sh\n" + STUBS[tool] + "\n")
+            (self.bin / tool).chmod(0o755)
+
+    def run(self, script: str) -> subprocess.CompletedProcess:
+        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "STUB_LOG": str(self.log), "STUB_FS": str(self.fs),
+               "STUB_CLUSTER": "lab", "HOME": str(self.fs)}
+        return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+def config(engine: str, tmp_path: Path):
+    return from_raw({"engine": engine, "clusterName": "lab", "kfpPort": "18080", "minioPort": "19000",
+                     "minioConsolePort": "19001", "registryPort": "15001", "dataDir": str(tmp_path / "my data")})
+
+
+@pytest.mark.parametrize("engine", ["kind", "k3d"])
+def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path):
+    host, cfg = Host(tmp_path), config(engine, tmp_path)
+    step = engine_for(cfg)
+    result = host.run(step.create_command())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == KUBECONFIG_TEXT
+    assert yaml.safe_load((host.fs / "cluster-config.yaml").read_text()) == step.config_document()
+    assert (cfg.data_dir / DATA_DIR_MARKER).is_file(), "dataDir (with a space in its path) prepared and marked"
+
+
+def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
+    host = Host(tmp_path)
+    assert host.run(engine_for(config("kind", tmp_path)).create_command()).returncode == 0
+    hosts_toml = host.fs / "_etc_containerd_certs.d_localhost:15001_hosts.toml"
+    mirror = tomllib.loads(hosts_toml.read_text())
+    assert mirror == {"host": {"http://lab-registry:5000": {"capabilities": ["pull", "resolve"]}}}
+    assert "docker exec lab-control-plane mkdir -p /etc/containerd/certs.d/localhost:15001" in host.calls()
+
+
+@pytest.mark.parametrize("engine", ["kind", "k3d"])
+def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path):
+    host, step = Host(tmp_path), engine_for(config(engine, tmp_path))
+    host.run(step.create_command())
+    second = host.run(step.create_command())
+    assert second.returncode == 0 and second.stdout == KUBECONFIG_TEXT
+    assert sum(f"{engine} " in c and " create" in c for c in host.calls()) == 1
+
+
+@pytest.mark.parametrize("engine,hint", [("kind", "brew install kind"), ("k3d", "brew install k3d")])
+def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_path):
+    if shutil.which(engine, path=SYSTEM_PATH):
+        pytest.skip(f"{engine} is installed system-wide here, so it cannot be missing")
+    host = Host(tmp_path, tools=("docker",))
+    result = host.run(engine_for(config(engine, tmp_path)).create_command())
+    assert result.returncode == 127
+    assert f"`{engine}` is not installed" in result.stderr and hint in result.stderr
+
+
+def test_missing_docker_is_named_first(tmp_path):
+    if shutil.which("docker", path=SYSTEM_PATH):
+        pytest.skip("docker is installed system-wide here")
+    result = Host(tmp_path, tools=("kind",)).run(engine_for(config("kind", tmp_path)).create_command())
+    assert result.returncode == 127 and "`docker` is not installed" in result.stderr
+
+
+@pytest.mark.parametrize("engine,expected", [("kind", "kind delete cluster --name lab"),
+                                             ("k3d", "k3d cluster delete lab")])
+def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path):
+    host, cfg = Host(tmp_path), config(engine, tmp_path)
+    step = engine_for(cfg)
+    host.run(step.create_command())
+    assert host.run(step.delete_command()).returncode == 0
+    assert host.calls()[-1] == expected
+    assert (cfg.data_dir / DATA_DIR_MARKER).is_file()
+
+
+def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path):
+    host, cfg = Host(tmp_path), config("kind", tmp_path)
+    spec = registry.registry_spec(cfg)
+    assert host.run(registry.run_command(spec)).returncode == 0
+    (run,) = [c for c in host.calls() if c.startswith("docker run")]
+    assert "-p 127.0.0.1:15001:5000" in run and f"{cfg.data_dir}/registry:/var/lib/registry" in run
+    assert (cfg.data_dir / "registry").is_dir()
+    (host.fs / "registry-exists").touch()
+    host.run(registry.run_command(spec))
+    assert host.calls()[-1] == "docker start lab-registry"
+
+
+def test_registry_joins_the_cluster_network_once(tmp_path):
+    host, spec = Host(tmp_path), registry.registry_spec(config("k3d", tmp_path))
+    assert host.run(registry.connect_command(spec, "k3d-lab")).returncode == 0
+    assert host.calls()[-1] == "docker network connect k3d-lab lab-registry"
+    (host.fs / "network-members").write_text("k3d-lab-server-0 lab-registry ")
+    host.run(registry.connect_command(spec, "k3d-lab"))
+    assert not host.calls()[-1].startswith("docker network connect")
+
+
+def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
+    kind = engine_for(config("kind", tmp_path)).config_document()
+    k3d = engine_for(config("k3d", tmp_path)).config_document()
+    assert kind["nodes"][0]["extraMounts"][0]["containerPath"] == topology.NODE_DATA_DIR
+    assert k3d["volumes"][0]["volume"].endswith(f":{topology.NODE_DATA_DIR}")
