@@ -54,8 +54,10 @@ def print_image_plan(arch: str | None = None, kfp_manifests: str | None = None,
     objects = patch_upstream(load_upstream(config.kfp_version, config.kfp_manifests), PatchSettings.from_config(config))
     plan = plan_images(objects, config.arch)
     table = Table(title=f"Images of KFP {config.kfp_version} on {config.arch}")
-    for column in ("image", "runs as", "plan", "why"):
-        table.add_column(column)
+    table.add_column("image", overflow="fold")
+    table.add_column("runs as", overflow="fold")
+    table.add_column("plan", no_wrap=True)
+    table.add_column("why")
     for d in plan:
         style = VERDICT_STYLE.get(d.verdict, "green")
         table.add_row(d.image, "" if d.runs == d.image else d.runs, f"[{style}]{d.verdict}[/]", d.why)

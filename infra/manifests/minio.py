@@ -8,7 +8,6 @@ import yaml
 
 from infra import topology as t
 from infra.manifests.objects import ManifestMismatch, container, find, remove, set_env
-from infra.manifests.source import dump
 
 SEAWEEDFS = "seaweedfs"
 MINIO_UID = 10001                 # the image has no fixed user; a high UID keeps it apart from host users
@@ -153,7 +152,14 @@ def artifact_secret(access_key, secret_key) -> dict:
             "stringData": {"accesskey": access_key, "secretkey": secret_key}}
 
 
-def mentions_seaweedfs(objects: list[dict]) -> list[str]:
-    """Objects whose YAML still mentions SeaweedFS (must be none after `wire_minio`)."""
-    return [f"{o['kind']}/{o['metadata']['name']}" for o in objects if SEAWEEDFS in dump([o]).lower()]
+def _mentions(value, word: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(k, word) or _mentions(v, word) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions(v, word) for v in value)
+    return isinstance(value, str) and word in value.lower()
 
+
+def mentions_seaweedfs(objects: list[dict]) -> list[str]:
+    """Objects that still mention SeaweedFS anywhere, keys or values (must be none after `wire_minio`)."""
+    return [f"{o['kind']}/{o['metadata']['name']}" for o in objects if _mentions(o, SEAWEEDFS)]

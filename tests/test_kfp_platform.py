@@ -1,0 +1,115 @@
+"""KfpPlatform under `pulumi.runtime.set_mocks` (no Pulumi engine, provider or cluster here), with real rendering:
+the objects are registered through v1 `yaml.ConfigGroup(yaml=[text])`, whose `kubernetes:yaml:decode` invoke the
+harness answers by parsing the YAML for real; `kfpManifests` points at the real 2.17.0 render."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from infra import topology as t
+from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
+from infra.manifests.minio import mentions_seaweedfs
+from tests.k8s_schema import schema_errors
+from tests.pulumi_harness import run_program
+from tests.test_manifests_minio import minio_wiring_problems
+
+
+def _config(fixture: Path, **changes) -> StackConfig:
+    base = StackConfig(engine="kind", cluster_name="kfp", kube_context=None, arch="arm64", kfp_version="2.17.0",
+                       kfp_manifests=fixture, minio_image=DEFAULT_MINIO_IMAGE, kfp_port=8080, minio_port=9000,
+                       minio_console_port=9001, registry_port=5001, data_dir=Path("/tmp/kfp-laptop-test-data"))
+    return dataclasses.replace(base, **changes)
+
+
+def _program(config: StackConfig):
+    def main():
+        from infra.components.kfp import KfpPlatform, KfpPlatformArgs
+
+        provider = k8s.Provider("test-cluster", kubeconfig="{}")
+        kfp = KfpPlatform("kfp", KfpPlatformArgs(config=config, provider=provider))
+        return {"minio_access_key": kfp.access_key, "minio_secret_key": kfp.secret_key,
+                "keys_are_secret": pulumi.Output.all(kfp.access_key.is_secret(), kfp.secret_key.is_secret())}
+    return main
+
+
+@pytest.fixture(scope="module")
+def run(kfp_fixture):
+    result = run_program({}, main=_program(_config(kfp_fixture)))
+    assert result.error is None, result.error
+    return result
+
+
+@pytest.fixture(scope="module")
+def objects(run) -> list[dict]:
+    """Registered objects; secret inputs reach the mock wrapped as {signature, value}: unwrapped here."""
+    return [{**o, "stringData": o["stringData"].get("value", o["stringData"])} if o.get("stringData") else o
+            for o in run.kubernetes_objects()]
+
+
+def test_every_kfp_object_is_registered(run, objects):
+    assert len(run.invokes) == 2 and set(run.invokes) == {"kubernetes:yaml:decode"}
+    deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
+    assert deployments == {"cache-deployer-deployment", "cache-server", "metadata-envoy-deployment",
+                           "metadata-grpc-deployment", "metadata-writer", "ml-pipeline", "ml-pipeline-persistenceagent",
+                           "ml-pipeline-scheduledworkflow", "ml-pipeline-ui", "ml-pipeline-viewer-crd",
+                           "ml-pipeline-visualizationserver", "mysql", "workflow-controller", "minio"}
+
+
+def test_registration_order_is_valid(objects):
+    """The namespace and every CRD exist before anything namespaced; the credentials before what reads them."""
+    position = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): i for i, o in enumerate(objects)}
+    cluster_scoped = [i for (kind, ns, _), i in position.items() if ns is None]
+    namespaced = [i for (kind, ns, _), i in position.items() if ns is not None]
+    assert max(cluster_scoped) < min(namespaced)
+    secret = position[("Secret", t.NAMESPACE, t.ARTIFACT_SECRET)]
+    assert secret < position[("Deployment", t.NAMESPACE, "minio")]
+    assert secret < position[("Deployment", t.NAMESPACE, "ml-pipeline")]
+
+
+def test_nothing_mentions_seaweedfs_and_minio_is_wired_everywhere(objects):
+    assert mentions_seaweedfs(objects) == []
+    assert minio_wiring_problems(objects) == []
+
+
+def test_credentials_are_generated_secrets_not_upstream_defaults(run, objects):
+    secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == t.ARTIFACT_SECRET)
+    values = secret["stringData"]
+    assert values["accesskey"] not in ("minio", "") and values["secretkey"] not in ("minio123", "")
+    assert len(values["accesskey"]) == 20 and len(values["secretkey"]) == 40
+    assert run.outputs["minio_access_key"] == values["accesskey"]
+    assert run.outputs["minio_secret_key"] == values["secretkey"]
+    assert run.outputs["keys_are_secret"] == [True, True]
+    randoms = run.of_type("random:index/randomPassword:RandomPassword")
+    assert len(randoms) == 2 and all(r.inputs["special"] is False for r in randoms)
+
+
+def test_arm64_runs_the_substituted_metadata_store(objects):
+    grpc = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "metadata-grpc-deployment")
+    assert grpc["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0"
+
+
+def test_every_kubernetes_object_goes_through_the_given_provider(run):
+    kube = [r for r in run.resources if r.typ.startswith("kubernetes:") and r.typ != "kubernetes:yaml:ConfigGroup"
+            and r.typ != "pulumi:providers:kubernetes"]
+    assert kube and all(r.provider and "test-cluster" in r.provider for r in kube)
+
+
+def test_every_object_is_valid_for_kubernetes_1_33(objects):
+    errors, unchecked = schema_errors(objects)
+    assert errors == []
+    assert unchecked == []
+
+
+def test_unpatchable_manifests_stop_the_program_before_any_resource(tmp_path, kfp_fixture):
+    (tmp_path / "cluster-scoped-resources.yaml").write_text((kfp_fixture / "cluster-scoped-resources.yaml").read_text())
+    (tmp_path / "platform-agnostic.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n"
+                                                     "metadata: {name: other, namespace: kubeflow}\n")
+    result = run_program({}, main=_program(_config(kfp_fixture, kfp_manifests=tmp_path)))
+    assert isinstance(result.error, pulumi.RunError)
+    assert "Deployment ml-pipeline" in str(result.error)
+    assert [r.typ for r in result.resources] == ["pulumi:providers:kubernetes"]

@@ -1,0 +1,97 @@
+"""MinIO replaces SeaweedFS: the seven places of the field notes, checked on the real 2.17.0 render."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra import topology as t
+from infra.manifests.minio import ENDPOINT, mentions_seaweedfs
+from infra.manifests.patch import PatchSettings, patch_all
+from infra.manifests.source import dump, load_upstream
+
+MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+
+
+def _get(objects, kind, name):
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert found, f"{kind} {name} missing"
+    return found[0]
+
+
+def _env(objects, deployment) -> dict:
+    item = _get(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value") for e in item.get("env", [])}
+
+
+def minio_wiring_problems(objects: list[dict]) -> list[str]:
+    """What still points anywhere but MinIO (empty = all seven places wired). Shared with the program test."""
+    problems = []
+    minio = _get(objects, "Deployment", t.MINIO_NAME)
+    service = _get(objects, "Service", t.MINIO_NAME)
+    if {p["nodePort"] for p in service["spec"]["ports"]} != {t.MINIO_API_NODE_PORT, t.MINIO_CONSOLE_NODE_PORT}:
+        problems.append("1: MinIO API and console NodePorts")
+    api = _env(objects, "ml-pipeline")
+    if (api.get("OBJECTSTORECONFIG_HOST"), api.get("OBJECTSTORECONFIG_PORT")) != (t.MINIO_HOST, "9000"):
+        problems.append("2: api server object store")
+    repo = yaml.safe_load(_get(objects, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"])
+    if repo["s3"]["endpoint"] != ENDPOINT or repo["s3"]["bucket"] != t.ARTIFACT_BUCKET:
+        problems.append("3: Argo artifact repository")
+    launcher = _get(objects, "ConfigMap", "kfp-launcher")["data"]
+    providers = yaml.safe_load(launcher.get("providers", "{}"))
+    if launcher.get("defaultPipelineRoot") != t.PIPELINE_ROOT or \
+            providers.get("minio", {}).get("default", {}).get("endpoint") != ENDPOINT:
+        problems.append("4: kfp-launcher providers and pipeline root")
+    ui = _env(objects, "ml-pipeline-ui")
+    if (ui.get("MINIO_HOST"), ui.get("MINIO_PORT")) != (t.MINIO_NAME, "9000"):
+        problems.append("5: UI artifact reads")
+    secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == t.ARTIFACT_SECRET]
+    if len(secrets) != 1 or secrets[0]["stringData"].get("secretkey") in ("minio123", None):
+        problems.append("6: one artifact Secret without upstream's default credentials")
+    volumes = minio["spec"]["template"]["spec"]["volumes"]
+    if not any(v.get("secret", {}).get("secretName") == t.ARTIFACT_SECRET for v in volumes):
+        problems.append("6: MinIO reads its root credentials from the artifact Secret")
+    job = _get(objects, "Job", f"{t.MINIO_NAME}-create-bucket")
+    if f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}" not in job["spec"]["template"]["spec"]["containers"][0]["command"][-1]:
+        problems.append("7: bucket creation")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def upstream(kfp_fixture):
+    return load_upstream("2.17.0", kfp_manifests=kfp_fixture)
+
+
+@pytest.fixture(scope="module")
+def installed(upstream) -> list[dict]:
+    cluster_scoped, namespaced = patch_all(upstream, PatchSettings("amd64", "kind", MINIO_IMAGE))
+    secret = {"kind": "Secret", "metadata": {"name": t.ARTIFACT_SECRET}, "stringData": {"secretkey": "generated"}}
+    return cluster_scoped + namespaced + [secret]
+
+
+def test_upstream_points_at_seaweedfs_in_every_place(upstream):
+    objects = upstream.cluster_scoped + upstream.platform
+    assert len(mentions_seaweedfs(objects)) >= 7
+    assert _env(objects, "ml-pipeline")["OBJECTSTORECONFIG_HOST"] == "seaweedfs.kubeflow"
+
+
+def test_all_seven_places_point_at_minio(installed):
+    assert minio_wiring_problems(installed) == []
+
+
+def test_nothing_mentions_seaweedfs(installed):
+    assert mentions_seaweedfs(installed) == []
+    assert "seaweedfs" not in dump(installed).lower()
+
+
+def test_upstream_default_credentials_are_gone(installed):
+    text = dump([o for o in installed if o["metadata"]["name"] != "mysql-secret"])
+    assert "minio123" not in text
+
+
+def test_minio_runs_pinned_non_root_with_credentials_from_files(installed):
+    minio = _get(installed, "Deployment", t.MINIO_NAME)["spec"]["template"]["spec"]
+    server = minio["containers"][0]
+    assert server["image"] == MINIO_IMAGE
+    assert server["securityContext"]["runAsNonRoot"] and server["securityContext"]["readOnlyRootFilesystem"]
+    assert not any("valueFrom" in e for e in server["env"]), "credentials come from mounted files, not env values"
+    assert minio["automountServiceAccountToken"] is False

@@ -1,0 +1,88 @@
+"""Where upstream objects come from: the per-user cache (rendered for real by `kubectl kustomize` from a tiny local
+kustomization standing in for GitHub, which this machine cannot reach) and `kfpManifests` folders."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, load_upstream, upstream_target
+from laptop.errors import UserError
+
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) is not installed")
+
+
+def _tree(root: Path, tree: str, kind: str, name: str) -> None:
+    folder = root / tree
+    folder.mkdir(parents=True)
+    (folder / "object.yaml").write_text(f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n")
+    (folder / "kustomization.yaml").write_text("resources:\n- object.yaml\n"
+                                               + ("namespace: kubeflow\n" if kind != "Namespace" else ""))
+
+
+@pytest.fixture
+def local_upstream(tmp_path: Path):
+    """A stand-in for github.com/kubeflow/pipelines/manifests/kustomize with both trees; records each render."""
+    _tree(tmp_path / "src", "cluster-scoped-resources", "Namespace", "kubeflow")
+    _tree(tmp_path / "src", "env/platform-agnostic", "ConfigMap", "kfp-launcher")
+    rendered: list[str] = []
+
+    def target(tree: str, version: str) -> str:
+        rendered.append(f"{tree}@{version}")
+        return str(tmp_path / "src" / tree)
+
+    return target, rendered
+
+
+def test_upstream_target_pins_the_release_tag():
+    assert upstream_target("env/platform-agnostic", "2.17.0") == \
+        "github.com/kubeflow/pipelines/manifests/kustomize/env/platform-agnostic?ref=2.17.0"
+
+
+@needs_kubectl
+def test_first_load_renders_into_the_cache_and_the_second_reads_it_offline(tmp_path, local_upstream):
+    target, rendered = local_upstream
+    cache = tmp_path / "cache"
+    first = load_upstream("9.9.9", cache=cache, target=target)
+    assert rendered == ["cluster-scoped-resources@9.9.9", "env/platform-agnostic@9.9.9"]
+    assert sorted(p.name for p in (cache / "kfp-9.9.9").iterdir()) == sorted([CLUSTER_FILE, NAMESPACED_FILE])
+    assert [o["kind"] for o in first.cluster_scoped] == ["Namespace"]
+    assert first.platform[0]["metadata"] == {"name": "kfp-launcher", "namespace": "kubeflow"}
+
+    second = load_upstream("9.9.9", cache=cache, target=target)
+    assert len(rendered) == 2, "a cached version must not be rendered again"
+    assert second == first
+
+
+def test_a_filled_cache_is_used_without_rendering(tmp_path, kfp_fixture):
+    cache = tmp_path / "cache"
+    shutil.copytree(kfp_fixture, cache / "kfp-2.17.0")
+
+    def no_network(tree, version):
+        raise AssertionError("must not render when the cache holds the version")
+
+    upstream = load_upstream("2.17.0", cache=cache, target=no_network)
+    assert len(upstream.cluster_scoped) == 16 and len(upstream.platform) == 72
+
+
+@needs_kubectl
+def test_a_failed_render_leaves_no_half_filled_cache(tmp_path, local_upstream):
+    target, _ = local_upstream
+    shutil.rmtree(tmp_path / "src" / "env")          # the second tree cannot be rendered
+    with pytest.raises(UserError) as err:
+        load_upstream("9.9.9", cache=tmp_path / "cache", target=target)
+    assert "kfpManifests" in err.value.fix
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_kfp_manifests_folder_is_read_as_is(kfp_fixture):
+    upstream = load_upstream("2.17.0", kfp_manifests=kfp_fixture, target=None)
+    assert upstream.cluster_scoped[0]["kind"] == "Namespace"
+    assert sum(o["kind"] == "Deployment" for o in upstream.platform) == 14
+
+
+def test_kfp_manifests_folder_without_the_renders_names_the_missing_file(tmp_path):
+    (tmp_path / CLUSTER_FILE).write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: kubeflow}\n")
+    with pytest.raises(UserError, match=NAMESPACED_FILE):
+        load_upstream("2.17.0", kfp_manifests=tmp_path)
