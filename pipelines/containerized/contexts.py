@@ -17,7 +17,6 @@ from kfp.dsl.kfp_config import KFPConfig
 from pipelines.packaging import BASE_IMAGE, PINNED_PACKAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGE = "pipelines"
 # Where `kfp component build` puts a containerized component's sources; its executor reads kfp_config.ini from here.
 COMPONENT_ROOT = "/usr/local/src/kfp/components"
 VALIDATE_ROOT = "/app"
@@ -33,23 +32,39 @@ def module_file(module: str) -> str:
     return str(path / "__init__.py") if (PROJECT_ROOT / path).is_dir() else f"{path}.py"
 
 
+def imported_modules(source: str) -> set[str]:
+    """Absolute module names a source file imports, anywhere in it (`from a.b import c` yields a.b and a.b.c)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
 def project_sources(entry: str) -> dict[str, str]:
-    """The project files `entry` (relative path) needs at run time: itself, every `pipelines.*` module it imports,
-    recursively, and the packages' `__init__.py` files on the way."""
+    """The project files `entry` (relative path) needs at run time: itself, every module of this project it imports,
+    recursively, and the packages' `__init__.py` files on the way. Third-party imports have no file here: skipped."""
     sources: dict[str, str] = {}
     pending = [entry]
     while pending:
         relative = pending.pop()
-        if relative in sources:
-            continue
+        if relative in sources or not (PROJECT_ROOT / relative).is_file():
+            continue   # already taken, third-party, or `from pipelines.x import name` where name is no module
         sources[relative] = (PROJECT_ROOT / relative).read_text()
         parts = Path(relative).with_suffix("").parts
         pending += [module_file(".".join(parts[:i])) for i in range(1, len(parts))]
-        for node in ast.walk(ast.parse(sources[relative])):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
-            pending += [module_file(n) for n in names if n.split(".")[0] == PROJECT_PACKAGE]
+        pending += [module_file(name) for name in imported_modules(sources[relative])]
     return sources
+
+
+def dockerfile(workdir: str, requirements: str, env: dict[str, str] | None = None) -> str:
+    """Packages before sources, so a code change rebuilds only the last layer."""
+    lines = [f"FROM {BASE_IMAGE}", f"WORKDIR {workdir}", *(f"ENV {key}={value}" for key, value in (env or {}).items()),
+             f"COPY {requirements} {requirements}", f"RUN pip install --no-cache-dir -r {requirements}", "COPY . ."]
+    return "\n".join(lines) + "\n"
 
 
 def kfp_config_ini(function_name: str, module_path: str) -> str:
@@ -66,35 +81,18 @@ def python_component_context(function_name: str, module_path: str) -> dict[str, 
     """What `kfp component build` would generate for a containerized Python component: the component's module
     (plus the project modules it imports), kfp_config.ini, runtime-requirements.txt with the SDK, and the Dockerfile."""
     requirements = [f"kfp=={kfp.__version__}", *PINNED_PACKAGES]
-    dockerfile = "\n".join([
-        f"FROM {BASE_IMAGE}",
-        f"WORKDIR {COMPONENT_ROOT}",
-        "COPY runtime-requirements.txt runtime-requirements.txt",
-        "RUN pip install --no-cache-dir -r runtime-requirements.txt",
-        "COPY . .",
-        "",
-    ])
     return {
         **project_sources(module_path),
         "kfp_config.ini": kfp_config_ini(function_name, module_path),
         "runtime-requirements.txt": "\n".join(requirements) + "\n",
-        "Dockerfile": dockerfile,
+        "Dockerfile": dockerfile(COMPONENT_ROOT, "runtime-requirements.txt"),
     }
 
 
 def validate_context() -> dict[str, str]:
     """The data-validation container: a small program (VALIDATE_SCRIPT) over the wine logic, pandas and pyarrow."""
-    dockerfile = "\n".join([
-        f"FROM {BASE_IMAGE}",
-        f"WORKDIR {VALIDATE_ROOT}",
-        f"ENV PYTHONPATH={VALIDATE_ROOT}",
-        "COPY requirements.txt requirements.txt",
-        "RUN pip install --no-cache-dir -r requirements.txt",
-        "COPY . .",
-        "",
-    ])
     return {
         **project_sources(VALIDATE_SCRIPT),
         "requirements.txt": "\n".join(VALIDATE_PACKAGES) + "\n",
-        "Dockerfile": dockerfile,
+        "Dockerfile": dockerfile(VALIDATE_ROOT, "requirements.txt", env={"PYTHONPATH": VALIDATE_ROOT}),
     }

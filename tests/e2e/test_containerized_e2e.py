@@ -20,13 +20,12 @@ from pipelines.containerized.build import SKIPPED, build_and_push
 
 NEEDED = ("docker", "kind", "pulumi")
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("KFP_LAPTOP_E2E") != "1" or not all(shutil.which(b) for b in NEEDED),
-                       reason="opt-in end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with "
-                              + ", ".join(NEEDED) + " (this one lacks: "
-                              + (", ".join(b for b in NEEDED if not shutil.which(b)) or "nothing") + ")"),
-]
+MISSING = [binary for binary in NEEDED if not shutil.which(binary)]
+OPTED_IN = os.environ.get("KFP_LAPTOP_E2E") == "1"
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+    not OPTED_IN or bool(MISSING),
+    reason=f"opt-in end-to-end test (KFP_LAPTOP_E2E=1 {'set' if OPTED_IN else 'not set'}); needs {', '.join(NEEDED)}, "
+           f"missing here: {', '.join(MISSING) or 'nothing'}")]
 
 
 @pytest.fixture(scope="module")
