@@ -1,0 +1,160 @@
+"""The stack-per-laptop workflow's own decisions: stack name, detected defaults, passphrase file, purge safety,
+port-forward commands, and the errors a laptop without the Pulumi CLI gets (this machine has none: real PATH)."""
+from __future__ import annotations
+
+import stat
+import sys
+
+import pytest
+
+from infra.cluster.engine import DATA_DIR_MARKER
+from laptop import stack
+from laptop.data_dir import purge_data_dir
+from laptop.errors import UserError
+from laptop.host import default_stack_name, detect_engine, require_docker_running, require_tools, sanitize_stack_name
+from laptop.passphrase import ensure_passphrase_file, passphrase_env
+from laptop.port_forward import port_forward_commands
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "kfp-home"))
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "kfp-home"
+
+
+@pytest.fixture
+def bin_dir(tmp_path, monkeypatch):
+    """A PATH holding only the tools a test puts there (as small scripts)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+
+    def add(name: str, body: str = "exit 0"):
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+    return add
+
+
+@pytest.mark.parametrize("user,host,name", [("alice", "alice-mbp.local", "alice-alice-mbp"),
+                                            ("John.Doe", "Johns-MacBook-Pro.fritz.box", "john-doe-johns-macbook-pro"),
+                                            ("root", "CI_runner_7", "root-ci-runner-7")])
+def test_stack_is_named_after_user_and_host(user, host, name):
+    assert default_stack_name(user, host) == name
+
+
+def test_sanitizing_never_yields_an_empty_name():
+    assert sanitize_stack_name("__") == "laptop"
+
+
+def test_engine_detection_prefers_kind_then_k3d():
+    assert detect_engine({"kind": "/b/kind", "k3d": "/b/k3d"}.get) == "kind"
+    assert detect_engine({"k3d": "/b/k3d"}.get) == "k3d"
+    assert detect_engine({}.get) is None
+
+
+def test_detected_defaults_fill_only_what_the_user_left_unset(monkeypatch):
+    monkeypatch.setattr(stack, "host_arch", lambda: "arm64")
+    assert stack.detected_defaults({}, {"k3d": "/b/k3d"}.get) == {"arch": "arm64", "engine": "k3d"}
+    assert stack.detected_defaults({"arch": "amd64", "engine": "kind"}, {}.get) == {}
+
+
+def test_no_engine_installed_says_how_to_install_one():
+    with pytest.raises(UserError) as err:
+        stack.detected_defaults({"arch": "amd64"}, {}.get)
+    assert "neither kind nor k3d" in err.value.problem and "brew install kind" in err.value.fix
+
+
+def test_passphrase_file_is_user_only_outside_the_repo_and_stable(home):
+    path = ensure_passphrase_file()
+    assert path.parent == home and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert len(path.read_text().strip()) >= 40
+    first = path.read_text()
+    assert ensure_passphrase_file().read_text() == first, "never regenerated: the stack's secrets depend on it"
+    assert passphrase_env(create=False) == {"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}
+
+
+def test_loosened_passphrase_file_is_tightened(home):
+    path = ensure_passphrase_file()
+    path.chmod(0o644)
+    ensure_passphrase_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_missing_passphrase_is_a_user_error_unless_the_user_set_their_own(home, monkeypatch):
+    with pytest.raises(UserError, match="passphrase file .* is missing"):
+        passphrase_env(create=False)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/elsewhere/pass")
+    assert passphrase_env(create=False) == {}
+
+
+def test_without_pulumi_cli_there_are_no_outputs_to_find(bin_dir):
+    assert stack.find_outputs() is None
+    assert stack.find_outputs("someone-else") is None
+
+
+@pytest.mark.parametrize("call", [lambda: stack.stack_outputs(), lambda: stack.up(yes=True),
+                                  lambda: stack.down(yes=True), lambda: stack.port_forward()])
+def test_without_pulumi_cli_commands_say_how_to_install_it(bin_dir, call):
+    with pytest.raises(UserError) as err:
+        call()
+    assert "Pulumi CLI" in err.value.problem and "get.pulumi.com" in err.value.fix
+
+
+def test_missing_engine_binary_is_named_with_its_install_command(bin_dir):
+    bin_dir("docker")
+    with pytest.raises(UserError) as err:
+        require_tools("k3d")
+    assert "`k3d` is not installed" in err.value.problem and "brew install k3d" in err.value.fix
+    bin_dir("k3d")
+    require_tools("k3d")
+
+
+def test_docker_installed_but_stopped_says_to_start_it(bin_dir):
+    bin_dir("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+    with pytest.raises(UserError, match="not running"):
+        require_docker_running()
+    bin_dir("docker", "echo 27.3.1")
+    require_docker_running()
+
+
+def test_purge_deletes_only_a_data_dir_this_project_created(tmp_path):
+    data = tmp_path / "data"
+    assert purge_data_dir(data) is False
+    (data / "minio").mkdir(parents=True)
+    with pytest.raises(UserError, match="no .kfp-laptop-data marker"):
+        purge_data_dir(data)
+    assert data.is_dir()
+    (data / DATA_DIR_MARKER).touch()
+    assert purge_data_dir(data) is True and not data.exists()
+
+
+OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:18080", "minio_endpoint": "http://127.0.0.1:19000",
+           "minio_console": "http://127.0.0.1:19001", "registry": "localhost:15001",
+           "minio_access_key": "AKIA-not-shown", "minio_secret_key": "s3cr3t-not-shown",
+           "cluster": {"engine": "existing", "name": "team", "context": "team-ctx", "arch": "amd64"}}
+
+
+def test_port_forward_serves_the_stacks_ports_on_loopback_only():
+    kfp, minio = port_forward_commands(OUTPUTS)
+    for cmd in (kfp, minio):
+        assert cmd[:5] == ["kubectl", "--context", "team-ctx", "--namespace", "kubeflow"]
+        assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
+    assert kfp[-2:] == ["service/ml-pipeline-ui", "18080:80"]
+    assert minio[-3:] == ["service/minio", "19000:9000", "19001:9001"]
+
+
+def test_summary_shows_endpoints_and_never_secrets():
+    text = stack.summary(OUTPUTS)
+    assert "http://127.0.0.1:18080" in text and "localhost:15001" in text
+    assert "not-shown" not in text
+
+
+def test_confirmation_without_a_terminal_asks_for_yes(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", open("/dev/null"))
+    with pytest.raises(UserError) as err:
+        stack._confirm("Destroy stack `x`?", yes=False)
+    assert err.value.fix == "pass --yes"
+    stack._confirm("Destroy stack `x`?", yes=True)
