@@ -85,3 +85,14 @@ def test_liveness_probe_fails_on_a_stale_heartbeat(objects, tmp_path):
     stale = time.time() - 120
     os.utime(heartbeat, (stale, stale))
     assert probe() == 1
+
+
+def test_the_events_the_watchdog_posts_are_valid_core_v1_events():
+    from watchdog.decide import RecordEvent
+    from watchdog.loop import event_manifest
+
+    for action in (RecordEvent("Pod", "workflow-controller-abc-x", "ImagePullBackOff", "fix: ...", uid="u-1"),
+                   RecordEvent("Deployment", "workflow-controller", "WatchdogRestart", "restarted", warning=False)):
+        event = event_manifest("kubeflow", action, 1_800_000_000.0)
+        assert schema_errors([event]) == ([], [])
+        assert event["type"] == ("Warning" if action.warning else "Normal")
