@@ -41,14 +41,13 @@ def stack(registry, monkeypatch):
 
 @pytest.fixture
 def docker(registry, monkeypatch):
-    """Docker stand-in: the engine 'answers' (with buildx) and each `--push` lands the tag in the stand-in registry."""
+    """Docker stand-in: the engine 'answers' (with buildx) and each `docker push` lands the tag in the stand-in."""
     commands = []
 
     def run(argv):
         commands.append(argv)
-        if "--push" in argv:
-            ref = argv[argv.index("--tag") + 1]
-            registry.stored.add(ref.split("/", 1)[1])
+        if argv[:2] == ["docker", "push"]:
+            registry.stored.add(argv[2].split("/", 1)[1])
 
     monkeypatch.setattr(docker_cli, "require_docker", lambda: True)
     monkeypatch.setattr(docker_cli, "run", run)
@@ -59,11 +58,12 @@ def test_build_pushes_missing_images_once_then_skips_them(stack, docker, capsys)
     refs = image_refs(Target.from_outputs(stack))
     first = build_and_push()
     assert [(o.image.name, o.action) for o in first] == [(TRAIN_IMAGE, BUILT), (VALIDATE_IMAGE, BUILT)]
-    assert [argv[:5] + argv[-3:-1] for argv in docker] == [
-        ["docker", "buildx", "build", "--platform", "linux/arm64", refs[name], "--push"]
+    assert [argv[:-1] for argv in docker[::2]] == [
+        ["docker", "buildx", "build", "--platform", "linux/arm64", "--provenance=false", "--load", "--tag", refs[name]]
         for name in (TRAIN_IMAGE, VALIDATE_IMAGE)]
+    assert docker[1::2] == [["docker", "push", refs[name]] for name in (TRAIN_IMAGE, VALIDATE_IMAGE)]
     again = build_and_push()
-    assert [o.action for o in again] == [SKIPPED, SKIPPED] and len(docker) == 2
+    assert [o.action for o in again] == [SKIPPED, SKIPPED] and len(docker) == 4
     printed = capsys.readouterr().out
     assert "built and pushed" in printed and "skipped" in printed and "linux/arm64" in printed
 

@@ -18,14 +18,14 @@ def require_docker() -> bool:
 
 
 def build_commands(ref: str, platform: str, context: Path, buildx: bool) -> list[list[str]]:
-    """Commands that build `context` for `platform` and push it as `ref`.
+    """Commands that build `context` for `platform` into the local engine, then push it as `ref`.
 
-    With buildx, one `buildx build --push` (cross-builds where QEMU/Rosetta is set up); `--provenance=false` keeps a
-    plain image manifest, which every containerd pulls. Without buildx (e.g. a bare colima), `build` then `push`."""
-    if buildx:
-        return [["docker", "buildx", "build", "--platform", platform, "--provenance=false", "--tag", ref, "--push",
-                 str(context)]]
-    return [["docker", "build", "--platform", platform, "--tag", ref, str(context)], ["docker", "push", ref]]
+    The push goes through the engine, as in kind's local-registry recipe: a docker-container buildx builder pushing by
+    itself would resolve `localhost` inside its own container. `--load` puts the image in the engine whatever the
+    builder; `--provenance=false` keeps a plain image manifest, which every containerd pulls."""
+    build = (["docker", "buildx", "build", "--platform", platform, "--provenance=false", "--load"] if buildx
+             else ["docker", "build", "--platform", platform])
+    return [[*build, "--tag", ref, str(context)], ["docker", "push", ref]]
 
 
 def run(argv: list[str]) -> None:
