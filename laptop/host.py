@@ -17,8 +17,8 @@ INSTALL_HINTS = {
     "kubectl": "install kubectl: `brew install kubectl` or https://kubernetes.io/docs/tasks/tools/",
     "pulumi": "install the Pulumi CLI: `brew install pulumi/tap/pulumi` or `curl -fsSL https://get.pulumi.com | sh`",
 }
-# Binaries each engine drives on this host (`existing` talks to its cluster through kubectl only).
-ENGINE_TOOLS = {"kind": ("docker", "kind"), "k3d": ("docker", "k3d"), "existing": ("kubectl",)}
+# Binaries each engine drives on this host (every engine runs the registry container in Docker).
+ENGINE_TOOLS = {"kind": ("docker", "kind"), "k3d": ("docker", "k3d"), "existing": ("docker", "kubectl")}
 
 
 def sanitize_stack_name(text: str) -> str:

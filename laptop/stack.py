@@ -140,8 +140,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
         print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)
     config = _validated(raw, name)
     require_tools(config.engine)
-    if config.engine != "existing":
-        require_docker_running()
+    require_docker_running()
     if not yes:
         selected.preview(on_output=_print_line, color="always")
         _confirm(f"Apply these changes to stack `{name}`?", yes)
@@ -194,6 +193,7 @@ def port_forward(stack: str | None = None) -> None:
     if outputs["cluster"]["engine"] != "existing":
         print(f"not needed: engine {outputs['cluster']['engine']} publishes {outputs['kfp_endpoint']} itself", flush=True)
         return
-    require_tools("existing")
+    if not shutil.which("kubectl"):
+        raise UserError("`kubectl` is not installed", INSTALL_HINTS["kubectl"])
     keep_forwarding(port_forward_commands(outputs))
 
