@@ -95,3 +95,17 @@ def test_minio_runs_pinned_non_root_with_credentials_from_files(installed):
     assert server["securityContext"]["runAsNonRoot"] and server["securityContext"]["readOnlyRootFilesystem"]
     assert not any("valueFrom" in e for e in server["env"]), "credentials come from mounted files, not env values"
     assert minio["automountServiceAccountToken"] is False
+
+
+def test_older_layouts_upstream_minio_and_the_minio_service_alias_are_replaced(upstream):
+    """2.14 shipped its own MinIO (Deployment minio, Service minio-service); 2.15 kept minio-service as an alias
+    selecting SeaweedFS. Either way only this project's MinIO must remain."""
+    seaweedfs = _get(upstream.platform, "Deployment", "seaweedfs")
+    old_minio = {**seaweedfs, "metadata": {**seaweedfs["metadata"], "name": "minio"}}
+    alias = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio-service", "namespace": t.NAMESPACE},
+             "spec": {"selector": {"app": "seaweedfs"}, "ports": [{"port": 9000, "targetPort": 8333}]}}
+    older = type(upstream)(upstream.cluster_scoped, upstream.platform + [old_minio, alias])
+    cluster_scoped, namespaced = patch_all(older, PatchSettings("amd64", "kind", MINIO_IMAGE))
+    minios = [o for o in namespaced if o["kind"] == "Deployment" and o["metadata"]["name"] == t.MINIO_NAME]
+    assert len(minios) == 1 and minios[0]["spec"]["template"]["spec"]["containers"][0]["image"] == MINIO_IMAGE
+    assert not [o for o in namespaced if o["metadata"]["name"] == "minio-service"]

@@ -166,3 +166,10 @@ def test_an_artifact_repository_without_s3_fails_naming_it(upstream):
     _get(changed.platform, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"] = "gcs: {}\n"
     with pytest.raises(ManifestMismatch, match="s3 artifactRepository"):
         patch_all(changed, PatchSettings("amd64", "kind", MINIO_IMAGE))
+
+
+def test_an_object_defined_twice_after_patching_fails_naming_it(upstream):
+    twice = UpstreamManifests(upstream.cluster_scoped, upstream.platform + [_get(upstream.platform, "ConfigMap",
+                                                                                 "kfp-launcher")])
+    with pytest.raises(ManifestMismatch, match="ConfigMap kubeflow kfp-launcher"):
+        patch_all(twice, PatchSettings("amd64", "kind", MINIO_IMAGE))

@@ -118,6 +118,16 @@ def _artifact_repository(config_map: dict) -> None:
     config_map["data"]["artifactRepository"] = yaml.safe_dump(repo, sort_keys=False)
 
 
+def upstream_object_store(obj: dict) -> bool:
+    """Part of the object store upstream ships: named after it, or a Service selecting it (2.15's `minio-service`
+    alias for SeaweedFS). The artifact Secret keeps its historical name and is handled on its own."""
+    name = obj["metadata"].get("name", "")
+    if obj.get("kind") == "Secret" and name == t.ARTIFACT_SECRET:
+        return False
+    selected = (obj.get("spec") or {}).get("selector") or {} if obj.get("kind") == "Service" else {}
+    return name.startswith((SEAWEEDFS, t.MINIO_NAME)) or selected.get("app") in (SEAWEEDFS, t.MINIO_NAME)
+
+
 def wire_minio(objects: list[dict], image: str) -> None:
     """Point every object-store reference at MinIO and add MinIO; the numbers follow the field notes' list."""
     api_server = container(find(objects, "Deployment", "ml-pipeline"))
@@ -125,8 +135,8 @@ def wire_minio(objects: list[dict], image: str) -> None:
     controller_config = find(objects, "ConfigMap", "workflow-controller-configmap")
     launcher_config = find(objects, "ConfigMap", "kfp-launcher")
     find(objects, "Secret", t.ARTIFACT_SECRET)
-    # 1. SeaweedFS's own objects go, whatever their kind.
-    objects[:] = [o for o in objects if SEAWEEDFS not in o["metadata"].get("name", "")]
+    # 1. Upstream's own object store goes, whatever its kind (SeaweedFS since 2.15, MinIO before).
+    objects[:] = [o for o in objects if not upstream_object_store(o)]
     # 2. API server
     set_env(api_server, "OBJECTSTORECONFIG_HOST", t.MINIO_HOST)
     set_env(api_server, "OBJECTSTORECONFIG_PORT", str(t.MINIO_API_PORT))

@@ -6,6 +6,7 @@ patch fails as a whole (`ManifestMismatch`, naming what is missing) before anyth
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 
 from infra.config import StackConfig
@@ -29,6 +30,10 @@ class PatchSettings:
     @classmethod
     def from_config(cls, config: StackConfig) -> "PatchSettings":
         return cls(arch=config.arch, engine=config.engine, minio_image=config.minio_image)
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
 
 
 def split_by_scope(objects: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -62,4 +67,7 @@ def patch_all(upstream: UpstreamManifests, settings: PatchSettings) -> tuple[lis
     leftovers = mentions_seaweedfs(objects)
     if leftovers:
         raise ManifestMismatch([f"a way to move {', '.join(leftovers)} off SeaweedFS"])
+    twice = [key for key, count in Counter(_key(o) for o in objects).items() if count > 1]
+    if twice:
+        raise ManifestMismatch([f"a single {' '.join(key)} (defined twice after patching)" for key in twice])
     return split_by_scope(objects)
