@@ -77,8 +77,8 @@ def get_run(client, endpoints: Endpoints, run_id: str) -> dict:
     return _api_call(f"return run {run_id}", lambda: client.get_run(run_id), endpoints).to_dict()
 
 
-def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float = POLL_SECONDS,
-           timeout_seconds: float = FOLLOW_TIMEOUT_SECONDS, sleep: Callable[[float], None] = time.sleep) -> dict:
+def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float | None = None,
+           timeout_seconds: float = FOLLOW_TIMEOUT_SECONDS) -> dict:
     """Poll the run, printing each task (and loop iteration) as its state changes, until the run ends.
 
     Polls `get_run` rather than `wait_for_run_completion`, which never returns for a CANCELED run.
@@ -96,7 +96,7 @@ def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_sec
         if time.monotonic() - started > timeout_seconds:
             raise UserError(f"run {run_id} is still {run_state(run)} after {timeout_seconds:.0f} s",
                             f"follow it with `inv status {run_id}` or at {endpoints.run_url(run_id)}")
-        sleep(poll_seconds)
+        time.sleep(POLL_SECONDS if poll_seconds is None else poll_seconds)
 
 
 def pod_log(endpoints: Endpoints, pod_name: str, timeout: float = 10.0) -> str:

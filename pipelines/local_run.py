@@ -7,7 +7,7 @@ from pathlib import Path
 
 from laptop.errors import UserError
 from pipelines.arguments import WineArguments
-from pipelines.packaging import LOCAL
+from pipelines.packaging import LOCAL, Flavour
 from pipelines.quickstart import build_quickstart_pipeline
 from pipelines.wine.components import components
 from pipelines.wine.pipeline import build_wine_pipeline
@@ -41,10 +41,11 @@ def _run(pipeline, arguments: dict):
                         "read the failing task's log printed above, fix the cause, and run again") from None
 
 
-def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROOT) -> WineResult:
-    """Run the wine pipeline with packages already in this venv (the LOCAL flavour skips per-task pip)."""
+def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROOT,
+                     flavour: Flavour = LOCAL) -> WineResult:
+    """Run the wine pipeline; the LOCAL flavour uses the packages already in this venv (no per-task pip)."""
     init_local(pipeline_root)
-    pipeline = build_wine_pipeline(components(LOCAL), parallelism=arguments.parallelism)
+    pipeline = build_wine_pipeline(components(flavour), parallelism=arguments.parallelism)
     outputs = _run(pipeline, arguments.pipeline_arguments()).outputs
     summary_path = outputs["summary"].path
     return WineResult(summary=json.loads(Path(summary_path).read_text()), model_path=outputs["best_model"].path,

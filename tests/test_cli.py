@@ -1,0 +1,105 @@
+"""Every user error of the pipeline commands: one message with a fix, raised before anything runs or is sent."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from laptop import stack as stacks
+from laptop.errors import UserError
+from pipelines import cli, local_run
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUTS = json.loads((Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json").read_text())
+
+
+def without_pulumi(path: str) -> str:
+    """PATH minus every folder holding a `pulumi` executable: this machine as if the Pulumi CLI were not installed."""
+    return os.pathsep.join(d for d in path.split(os.pathsep) if not os.access(Path(d) / "pulumi", os.X_OK))
+
+
+@pytest.fixture
+def nothing_may_run(monkeypatch):
+    """Fail the test if anything gets as far as looking for a stack or starting a local run."""
+    def reached(*args, **kwargs):
+        raise AssertionError("validation should have stopped the command before this")
+    for module, name in ((stacks, "find_outputs"), (stacks, "stack_outputs"), (local_run, "run_wine_locally"),
+                         (local_run, "run_quickstart_locally")):
+        monkeypatch.setattr(module, name, reached)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"neighbors": ""}, "--neighbors is empty"),
+    ({"neighbors": " , "}, "--neighbors is empty"),
+    ({"neighbors": "3,x"}, "--neighbors must be an integer, got 'x'"),
+    ({"neighbors": "3,0"}, "--neighbors must all be at least 1"),
+    ({"neighbors": "2.5"}, "--neighbors must be an integer"),
+    ({"parallelism": "0"}, "--parallelism must be at least 1, got 0"),
+    ({"parallelism": "-2"}, "--parallelism must be at least 1"),
+    ({"parallelism": "two"}, "--parallelism must be an integer"),
+    ({"test_size": "0"}, "--test-size must be between 0 and 1"),
+    ({"test_size": "1"}, "--test-size must be between 0 and 1"),
+    ({"test_size": "1.5"}, "--test-size must be between 0 and 1"),
+    ({"test_size": "a quarter"}, "--test-size must be a number"),
+    ({"random_state": "seed"}, "--random-state must be an integer"),
+    ({"target": "laptop"}, "--target must be one of auto, local, cluster"),
+    ({"local": True, "target": "cluster"}, "--local and --target cluster contradict each other"),
+])
+def test_invalid_wine_arguments_stop_before_anything_runs(nothing_may_run, arguments, message):
+    with pytest.raises(UserError) as caught:
+        cli.run_wine(**arguments)
+    assert message in caught.value.problem and caught.value.fix
+
+
+def test_invalid_quickstart_argument(nothing_may_run):
+    with pytest.raises(UserError, match="-b must be an integer, got 'two'"):
+        cli.run_quickstart(b="two")
+
+
+@pytest.mark.parametrize("call", [lambda: cli.run_wine(target="cluster"), lambda: cli.run_quickstart(target="cluster"),
+                                  lambda: cli.status("some-run"), lambda: cli.logs("some-run")])
+def test_cluster_commands_without_the_pulumi_cli(monkeypatch, call):
+    """Real `laptop.stack` code: with no `pulumi` on PATH, a cluster target is an error, never a silent local run."""
+    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
+    monkeypatch.setattr(local_run, "run_wine_locally", lambda *a, **k: pytest.fail("must not fall back to local"))
+    with pytest.raises(UserError) as caught:
+        call()
+    assert "Pulumi CLI" in caught.value.problem and "pulumi" in caught.value.fix
+
+
+def test_stack_without_every_output_is_named(monkeypatch):
+    """Mock: `find_outputs` stands in for `pulumi stack output` (no Pulumi CLI here) returning an outdated stack."""
+    partial = {k: v for k, v in OUTPUTS.items() if k not in ("kfp_endpoint", "pipeline_root")}
+    monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: partial)
+    with pytest.raises(UserError) as caught:
+        cli.run_wine()
+    assert "kfp_endpoint" in caught.value.problem and "pipeline_root" in caught.value.problem
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [cli.run_wine, cli.run_quickstart])
+def test_kfp_endpoint_that_does_not_answer(monkeypatch, command):
+    """Mock: `find_outputs` (no Pulumi CLI here); the connection refusal is real, on a closed 127.0.0.1 port."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: {**OUTPUTS, "kfp_endpoint": url})
+    with pytest.raises(UserError) as caught:
+        command()
+    assert f"the KFP endpoint {url} does not answer" in caught.value.problem
+    assert "inv doctor" in caught.value.fix
+
+
+def test_invoke_prints_one_message_and_exits_1():
+    """Through the real `inv` entry point: the message and the fix, exit status 1, no traceback."""
+    done = subprocess.run([sys.executable, "-m", "invoke", "run-wine", "--parallelism", "0", "--local"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "error: --parallelism must be at least 1, got 0" in done.stderr and "fix:" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -1,0 +1,155 @@
+"""Both pipelines compiled (IR inspected) and run for real on kfp.local with real scikit-learn: one run each, shared."""
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import joblib
+import pytest
+import yaml
+
+from pipelines import cli
+from pipelines.dag import README, END, START, mermaid_from_ir, readme_block, wine_ir
+
+
+def without_pulumi(path: str) -> str:
+    """PATH minus every folder holding a `pulumi` executable: this machine as if the Pulumi CLI were not installed."""
+    return os.pathsep.join(d for d in path.split(os.pathsep) if not os.access(Path(d) / "pulumi", os.X_OK))
+
+
+def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
+    """Run a cli function in `folder` with no `pulumi` on PATH (so no stack is up); returns (result, output)."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = call(**kwargs)
+    return result, output.getvalue()
+
+
+@pytest.fixture(scope="session")
+def wine_run(tmp_path_factory):
+    """THE wine run of the suite: the local runner, 4 candidates, 2 at a time."""
+    folder = tmp_path_factory.mktemp("wine")
+    with pytest.MonkeyPatch.context() as patch:
+        summary, output = _captured(cli.run_wine, patch, folder, local=True, neighbors="3,5,7,9", parallelism="2",
+                                    test_size="0.25", random_state="42")
+    return summary, output, folder
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory):
+    """THE quickstart run: target auto with no stack up, c left to its default."""
+    folder = tmp_path_factory.mktemp("quickstart")
+    with pytest.MonkeyPatch.context() as patch:
+        total, output = _captured(cli.run_quickstart, patch, folder, a="1", b="2")
+    return total, output
+
+
+def test_quickstart_runs_locally_when_no_stack_is_up_and_uses_the_default_c(quickstart_run):
+    total, output = quickstart_run
+    assert total == 1 + 2 + 10
+    assert "no stack is up: running on the embedded local runner (kfp.local)" in output
+    assert "sum: 13" in output
+
+
+def test_wine_run_chooses_a_model_that_scores_high_on_held_out_data(wine_run):
+    summary, output, _ = wine_run
+    assert summary["test_accuracy"] >= 0.9
+    assert summary["hyperparameters"]["n_neighbors"] in (3, 5, 7, 9)
+    assert "running on the embedded local runner (kfp.local)" in output
+    assert f"selected hyperparameters: {summary['hyperparameters']}" in output
+    assert f"test accuracy: {summary['test_accuracy']:.3f}" in output
+
+
+def test_wine_run_leaves_its_artifacts_where_it_says(wine_run):
+    summary, output, folder = wine_run
+    artifacts = output.split("artifacts:")[1].split()[0]
+    run_folder = Path(artifacts)
+    assert run_folder.is_dir() and run_folder.is_relative_to(folder / "local_outputs")
+    assert json.loads((run_folder / "evaluate-model" / "summary").read_text()) == summary
+    model = joblib.load(run_folder / "select-best" / "best")
+    assert model.named_steps["kneighborsclassifier"].n_neighbors == summary["hyperparameters"]["n_neighbors"]
+    assert len(list(run_folder.glob("*-iteration-*/train-candidate"))) == 4    # one per loop iteration
+
+
+def test_compile_writes_the_ir_of_each_pipeline(tmp_path):
+    with contextlib.redirect_stdout(io.StringIO()):
+        written = cli.compile_all(tmp_path / "ir")
+    assert sorted(p.name for p in written) == ["quickstart-addition.yaml", "wine-tuning.yaml"]
+    quickstart = yaml.safe_load((tmp_path / "ir" / "quickstart-addition.yaml").read_text())
+    params = quickstart["root"]["inputDefinitions"]["parameters"]
+    assert params["c"] == {"defaultValue": 10.0, "isOptional": True, "parameterType": "NUMBER_INTEGER"}
+    assert "isOptional" not in params["a"]
+    assert len(quickstart["root"]["dag"]["tasks"]) == 2
+
+
+@pytest.fixture(scope="module")
+def ir() -> dict:
+    return wine_ir()
+
+
+def test_wine_loop_has_a_parallelism_limit_and_two_tasks_per_iteration(ir):
+    loops = {n: t for n, t in ir["root"]["dag"]["tasks"].items() if "parameterIterator" in t}
+    assert len(loops) == 1
+    (name, loop), = loops.items()
+    assert loop["iteratorPolicy"]["parallelismLimit"] == 3
+    assert loop["parameterIterator"]["items"] == {"inputParameter": "pipelinechannel--neighbors"}
+    inner = ir["components"][loop["componentRef"]["name"]]["dag"]["tasks"]
+    assert set(inner) == {"train-candidate", "score-candidate"}
+    assert inner["score-candidate"]["dependentTasks"] == ["train-candidate"]
+
+
+def test_selection_is_a_separate_task_consuming_the_loops_collected_outputs(ir):
+    tasks = ir["root"]["dag"]["tasks"]
+    loop = next(n for n, t in tasks.items() if "parameterIterator" in t)
+    source = tasks["select-best"]["inputs"]["artifacts"]["candidates"]["taskOutputArtifact"]
+    assert source["producerTask"] == loop
+    loop_outputs = ir["components"][tasks[loop]["componentRef"]["name"]]["dag"]["outputs"]["artifacts"]
+    assert loop_outputs[source["outputArtifactKey"]]["artifactSelectors"] == [
+        {"outputArtifactKey": "scored", "producerSubtask": "score-candidate"}]
+    select_inputs = ir["components"]["comp-select-best"]["inputDefinitions"]["artifacts"]["candidates"]
+    assert select_inputs["isArtifactList"] is True
+
+
+def test_wine_pipeline_arguments_are_optional_with_defaults(ir):
+    params = ir["root"]["inputDefinitions"]["parameters"]
+    assert set(params) == {"neighbors", "test_size", "random_state", "folds", "min_class_fraction"}
+    assert all(p["isOptional"] for p in params.values())
+
+
+def test_parallelism_given_on_the_command_line_reaches_the_loop():
+    from kfp import compiler
+
+    from pipelines.wine.components import components
+    from pipelines.wine.pipeline import build_wine_pipeline
+
+    spec = build_wine_pipeline(components(), parallelism=5).pipeline_spec
+    loop = next(t for t in spec.root.dag.tasks.values() if t.HasField("parameter_iterator"))
+    assert loop.iterator_policy.parallelism_limit == 5
+    assert compiler  # the same builder `inv compile` uses
+
+
+def test_final_evaluation_logs_metrics_and_a_confusion_matrix(ir):
+    outputs = ir["components"]["comp-evaluate-model"]["outputDefinitions"]["artifacts"]
+    assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+    assert outputs["confusion"]["artifactType"]["schemaTitle"] == "system.ClassificationMetrics"
+    assert ir["root"]["outputDefinitions"]["artifacts"]["best_model"]["artifactType"]["schemaTitle"] == "system.Model"
+
+
+def test_mermaid_draws_the_loop_as_a_subgraph_and_the_collected_edge(ir):
+    mermaid = mermaid_from_ir(ir)
+    assert mermaid.startswith("flowchart TD")
+    assert 'subgraph for_loop_1["tune: ParallelFor, parallelism 3"]' in mermaid
+    assert "for_loop_1_train_candidate --> for_loop_1_score_candidate" in mermaid
+    assert "for_loop_1 -- Collected --> select_best" in mermaid
+    assert "validate_data --> split_data" in mermaid and "split_data --> for_loop_1" in mermaid
+
+
+def test_readme_shows_the_dag_exactly_as_generated_now(ir):
+    text = README.read_text()
+    assert START in text and END in text, "run `inv dag --readme`"
+    assert readme_block(mermaid_from_ir(ir)) in text, "the README's DAG is stale: run `inv dag --readme`"
+    section = text.split("<!-- section: pipelines -->")[1].split("<!-- /section: pipelines -->")[0]
+    assert START in section
