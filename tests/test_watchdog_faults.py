@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from watchdog.decide import Policy
-from watchdog.kube import KubeApi
+from watchdog.kube import KubeApi, probe_healthz
 from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY, Settings, run
 from watchdog.objects import role
 
@@ -131,7 +131,7 @@ def cluster():
     server.server_close()
 
 
-def watch(cluster, tmp_path, checks, policy=FAST, sleeps=None):
+def watch(cluster, tmp_path, checks, policy=FAST, sleeps=None, probe=probe_healthz):
     """Run the real loop for `checks` checks; /healthz is probed on the stand-in's port (pods' IP is 127.0.0.1)."""
     settings = Settings(namespace=NS, policy=policy, heartbeat=tmp_path / "heartbeat",
                         healthz={"workflow-controller": (cluster.port, "/healthz")})
@@ -141,7 +141,7 @@ def watch(cluster, tmp_path, checks, policy=FAST, sleeps=None):
             sleeps.append(seconds)
         time.sleep(seconds)
 
-    return run(KubeApi(cluster.url, timeout=0.2), settings, checks=checks, sleep=sleep)
+    return run(KubeApi(cluster.url, timeout=0.2), settings, checks=checks, sleep=sleep, probe=probe)
 
 
 def patches(cluster):
@@ -183,6 +183,21 @@ def test_no_action_on_healthy_or_foreign_pods(cluster, tmp_path):
     watch(cluster, tmp_path, checks=3)
     assert patches(cluster) == [] and cluster.events == []
     assert {m for m, _ in cluster.requests} == {"GET", "PATCH"}   # pods + its own status ConfigMap only
+
+
+def test_a_terminating_controller_is_not_probed(cluster, tmp_path):
+    """Imitates a rollout: the old pod shuts down (deletionTimestamp set, /healthz gone) while the new one serves."""
+    old = make_pod("workflow-controller", "old")
+    old["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    cluster.pods = [old, make_pod("workflow-controller", "new")]
+    probed = []
+
+    def probe(ip, port, path):
+        probed.append(ip)
+        return probe_healthz(ip, port, path)
+
+    watch(cluster, tmp_path, checks=3, probe=probe)
+    assert len(probed) == 3 and patches(cluster) == []     # one probe per check: the new pod only
 
 
 def test_no_restart_storm_when_restarts_do_not_help(cluster, tmp_path):

@@ -82,7 +82,8 @@ def observe(api: KubeApi, settings: Settings, now: float, probe: Callable[[str, 
     for pod in pods:
         target = settings.healthz.get(owner_deployment(pod) or "")
         ip = pod.get("status", {}).get("podIP")
-        if target and ip and diagnose_pod(pod) is None:   # only a Ready pod is expected to answer
+        # Only a Ready pod that is not shutting down is expected to answer (diagnose_pod passes terminating pods).
+        if target and ip and not pod["metadata"].get("deletionTimestamp") and diagnose_pod(pod) is None:
             healthz[pod["metadata"]["name"]] = probe(ip, *target)
     return Observation(now, pods, healthz)
 
