@@ -4,9 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from infra.config import ARCHES
 from laptop.errors import UserError
-
-ARCHES = ("amd64", "arm64")
 
 
 @dataclass(frozen=True)
