@@ -65,7 +65,7 @@ def test_build_pushes_missing_images_once_then_skips_them(stack, docker, capsys)
     again = build_and_push()
     assert [o.action for o in again] == [SKIPPED, SKIPPED] and len(docker) == 4
     printed = capsys.readouterr().out
-    assert "built and pushed" in printed and "skipped" in printed and "linux/arm64" in printed
+    assert printed.count("building ") == 2 and "built and pushed" in printed and "skipped" in printed
 
 
 def test_without_buildx_it_builds_then_pushes(tmp_path):

@@ -31,13 +31,15 @@ def build_and_push(stack: str | None = None) -> list[Outcome]:
 
     target = Target.from_outputs(stack_outputs(stack))
     buildx = docker_cli.require_docker()
+    console = Console()
 
     def build(context: Path, image: ImageBuild) -> None:
+        console.print(f"[bold]building[/] {image.name} for {image.platform} -> {image.ref}", highlight=False)
         for argv in docker_cli.build_commands(image.ref, image.platform, context, buildx):
             docker_cli.run(argv)
 
     outcomes = push_missing(build_plan(target), target, build)
-    print_outcomes(outcomes, target)
+    console.print(outcomes_table(outcomes, target))
     return outcomes
 
 
@@ -64,10 +66,10 @@ def write_context(image: ImageBuild, folder: Path) -> None:
         path.write_text(text)
 
 
-def print_outcomes(outcomes: Sequence[Outcome], target: Target) -> None:
+def outcomes_table(outcomes: Sequence[Outcome], target: Target) -> Table:
     table = Table(title=f"component images for {target.platform} in {target.registry}")
     for column in ("component", "image", "action"):
         table.add_column(column)
     for outcome in outcomes:
         table.add_row(outcome.image.name, outcome.image.ref, outcome.action)
-    Console().print(table)
+    return table
