@@ -1,0 +1,168 @@
+"""`inv up` / `inv down` / the outputs readers, driven against a stand-in for `pulumi.automation`'s Stack.
+
+The Pulumi CLI is not on this machine, so the stand-in plays the stack (its config, outputs, up/destroy); the real
+`pulumi.automation` value types and errors are used, and docker/kind are small scripts on a temporary PATH.
+"""
+from __future__ import annotations
+
+import types
+
+import pulumi.automation as auto
+import pytest
+
+from infra.cluster.engine import DATA_DIR_MARKER
+from laptop import stack
+from laptop.errors import UserError
+
+
+class FakeWorkspace:
+    def __init__(self):
+        self.env_vars: dict[str, str] = {}
+
+
+class FakeStack:
+    """Records what the workflow asks of the stack."""
+
+    def __init__(self, name: str, config: dict[str, str] | None = None, outputs: dict | None = None,
+                 outputs_error: bool = False):
+        self.name, self.workspace, self.calls = name, FakeWorkspace(), []
+        self.config = {f"kfp-laptop:{k}": auto.ConfigValue(value=v) for k, v in (config or {}).items()}
+        self._outputs, self._outputs_error = outputs or {}, outputs_error
+
+    def get_all_config(self):
+        return dict(self.config)
+
+    def set_config(self, key, value):
+        self.calls.append(("set_config", key, value.value))
+        self.config[key] = value
+
+    def preview(self, on_output=None, color=None):
+        self.calls.append(("preview",))
+        on_output("Previewing update (stand-in)")
+
+    def up(self, on_output=None, color=None):
+        self.calls.append(("up",))
+        on_output("Updating (stand-in)")
+
+    def destroy(self, on_output=None, color=None):
+        self.calls.append(("destroy",))
+
+    def outputs(self):
+        if self._outputs_error:
+            raise auto.CommandError(auto.CommandResult(stdout="", stderr="error: incorrect passphrase", code=255))
+        return {k: auto.OutputValue(value=v, secret=k.endswith("key")) for k, v in self._outputs.items()}
+
+
+OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_console": "http://127.0.0.1:9001",
+           "registry": "localhost:5001", "minio_access_key": "access-xyz", "minio_secret_key": "secret-xyz",
+           "cluster": {"engine": "kind", "name": "kfp", "context": "kind-kfp", "arch": "arm64"}}
+
+
+@pytest.fixture
+def laptop(tmp_path, monkeypatch):
+    """A laptop with docker, kind and pulumi (scripts), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("docker", "kind", "pulumi"):
+        (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    stacks: dict[str, FakeStack] = {}
+    seen_env: list[dict] = []
+
+    def select_stack(name, work_dir=None, opts=None):
+        if name not in stacks:
+            raise auto.StackNotFoundError(auto.CommandResult("", f"no stack named '{name}' found", 255))
+        return stacks[name]
+
+    def create_or_select_stack(name, work_dir=None, opts=None):
+        seen_env.append(dict(opts.env_vars))
+        return stacks.setdefault(name, FakeStack(name, outputs=OUTPUTS))
+
+    fake = types.SimpleNamespace(select_stack=select_stack, create_or_select_stack=create_or_select_stack,
+                                 LocalWorkspaceOptions=auto.LocalWorkspaceOptions, ConfigValue=auto.ConfigValue,
+                                 StackNotFoundError=auto.StackNotFoundError, CommandError=auto.CommandError)
+    monkeypatch.setattr(stack, "_auto", lambda: fake)
+    monkeypatch.setattr(stack, "host_arch", lambda: "arm64")
+    return types.SimpleNamespace(stacks=stacks, env=seen_env, home=tmp_path / "home", tmp=tmp_path)
+
+
+def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, monkeypatch, capsys):
+    monkeypatch.setattr(stack, "_confirm", lambda question, yes: None)
+    outputs = stack.up(stack="alice-mbp")
+    fake = laptop.stacks["alice-mbp"]
+    assert fake.calls == [("set_config", "kfp-laptop:arch", "arm64"), ("set_config", "kfp-laptop:engine", "kind"),
+                          ("preview",), ("up",)]
+    assert laptop.env[0]["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(laptop.home / "passphrase")
+    assert (laptop.home / "passphrase").is_file()
+    printed = capsys.readouterr().out
+    assert "Updating (stand-in)" in printed and "http://127.0.0.1:8080" in printed
+    assert "secret-xyz" not in printed and "access-xyz" not in printed
+    assert outputs["minio_secret_key"] == "secret-xyz"
+
+
+def test_up_keeps_the_users_settings_and_skips_the_preview_with_yes(laptop):
+    laptop.stacks["bob"] = FakeStack("bob", config={"engine": "kind", "arch": "amd64"}, outputs=OUTPUTS)
+    stack.up(stack="bob", yes=True)
+    assert laptop.stacks["bob"].calls == [("up",)]
+
+
+def test_up_refuses_a_bad_setting_before_pulumi_runs(laptop):
+    laptop.stacks["bob"] = FakeStack("bob", config={"engine": "kind", "arch": "amd64", "kfpPort": "99999"})
+    with pytest.raises(UserError, match=r"kfp-laptop:kfpPort = '99999'"):
+        stack.up(stack="bob", yes=True)
+    assert ("up",) not in laptop.stacks["bob"].calls
+
+
+def test_outputs_are_plain_values_with_secrets_revealed(laptop):
+    laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
+    (laptop.home).mkdir()
+    (laptop.home / "passphrase").write_text("p\n")
+    assert stack.stack_outputs("alice") == OUTPUTS
+    assert stack.find_outputs("alice") == OUTPUTS
+    assert laptop.stacks["alice"].workspace.env_vars["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(laptop.home / "passphrase")
+
+
+def test_no_stack_means_none_for_find_and_a_fix_for_stack_outputs(laptop):
+    assert stack.find_outputs("nobody") is None
+    with pytest.raises(UserError) as err:
+        stack.stack_outputs("nobody")
+    assert "no stack `nobody`" in err.value.problem and "inv up" in err.value.fix
+
+
+def test_stack_without_outputs_is_not_up(laptop, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    laptop.stacks["empty"] = FakeStack("empty", outputs={})
+    assert stack.find_outputs("empty") is None
+    with pytest.raises(UserError, match="has no outputs"):
+        stack.stack_outputs("empty")
+
+
+def test_unreadable_stack_names_the_passphrase(laptop, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/wrong/file")
+    laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS, outputs_error=True)
+    with pytest.raises(UserError) as err:
+        stack.find_outputs("alice")
+    assert "incorrect passphrase" in err.value.problem and "PULUMI_CONFIG_PASSPHRASE_FILE" in err.value.fix
+
+
+def test_down_destroys_and_purge_deletes_the_data_dir(laptop, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    data = laptop.tmp / "data"
+    (data / "mysql").mkdir(parents=True)
+    (data / DATA_DIR_MARKER).touch()
+    laptop.stacks["alice"] = FakeStack("alice", config={"dataDir": str(data)})
+    stack.down(stack="alice", yes=True)
+    assert laptop.stacks["alice"].calls == [("destroy",)] and data.is_dir()
+    stack.down(stack="alice", purge=True, yes=True)
+    assert not data.exists()
+
+
+def test_port_forward_is_not_needed_when_the_cluster_publishes_ports(laptop, monkeypatch, capsys):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
+    stack.port_forward("alice")
+    assert "not needed" in capsys.readouterr().out
