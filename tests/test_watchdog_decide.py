@@ -51,6 +51,8 @@ CASES = [
     ("not ready beyond threshold", [pod(ready=False, not_ready_for=400)], {}, State(),
      [("RestartDeployment", "NotReady"), ("RecordEvent", "WatchdogRestart")]),
     ("not ready within threshold", [pod(ready=False, not_ready_for=100)], {}, State(), []),
+    ("still pulling its image after the threshold: a restart would only start over",
+     [pod(ready=False, waiting="ContainerCreating", not_ready_for=900)], {}, State(), []),
     ("healthz failing, third time in a row", [pod()], {"workflow-controller-5f6d-x1": False},
      State(healthz_failures={"workflow-controller-5f6d-x1": 2}),
      [("RestartDeployment", "HealthzFailing"), ("RecordEvent", "WatchdogRestart")]),

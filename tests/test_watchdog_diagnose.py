@@ -44,7 +44,8 @@ CASES = [
      "Unschedulable"),
     ("evicted", pod(phase="Failed", ready=False, reason="Evicted", message="The node was low on resource: memory."), "Evicted"),
     ("running, not ready", pod(ready=False, statuses=[cs()]), "NotReady"),
-    ("starting", pod(phase="Pending", ready=False, statuses=[cs("ContainerCreating")]), "NotReady"),
+    ("pulling images", pod(phase="Pending", ready=False, statuses=[cs("ContainerCreating")]), "Starting"),
+    ("init containers running", pod(phase="Pending", ready=False, statuses=[cs("PodInitializing")]), "Starting"),
 ]
 
 

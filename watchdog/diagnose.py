@@ -9,18 +9,20 @@ from dataclasses import dataclass
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
+STARTING_REASONS = ("ContainerCreating", "PodInitializing")
 
 
 @dataclass(frozen=True)
 class PodProblem:
     """One problem with a pod: a short machine-readable `reason`, what was seen, and the command that helps."""
 
-    reason: str                   # ImagePullBackOff, ErrImagePull, CrashLoopBackOff, OOMKilled, Unschedulable, ...
+    reason: str                   # ImagePullBackOff, ErrImagePull, CrashLoopBackOff, OOMKilled, Unschedulable,
+                                  # Evicted, NotReady, Starting (images pulling, init containers running), ...
     detail: str
     fix: str
     container: str | None = None
     restarts: int = 0             # restarts of the container concerned (the pod's highest when none is)
-    since: str | None = None      # RFC 3339 time the state began, when the API says (NotReady, Unschedulable)
+    since: str | None = None      # RFC 3339 time the state began, when the API says (NotReady, Starting, Unschedulable)
 
 
 def owner_deployment(pod: dict) -> str | None:
@@ -125,12 +127,15 @@ def _failed(status: dict, ns: str, name: str) -> PodProblem | None:
 
 
 def _not_ready(status: dict, statuses: list[dict], ns: str, name: str) -> PodProblem | None:
+    """NotReady: running but failing its readiness; Starting: still pulling images or running init containers."""
     ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
     if ready and ready.get("status") == "True":
         return None
     waiting = [f"{cs['name']}: {_waiting(cs)['reason']}" for cs in statuses if _waiting(cs).get("reason")]
-    detail = "not Ready" + (f" ({', '.join(waiting)})" if waiting else "")
+    starting = status.get("phase") == "Pending" or any(
+        _waiting(cs).get("reason") in STARTING_REASONS for cs in statuses)
+    detail = ("starting" if starting else "not Ready") + (f" ({', '.join(waiting)})" if waiting else "")
     return PodProblem(
-        "NotReady", detail, f"see its events and probes: `{_describe(ns, name)}`",
+        "Starting" if starting else "NotReady", detail, f"see its events and probes: `{_describe(ns, name)}`",
         restarts=max((cs.get("restartCount", 0) for cs in statuses), default=0),
         since=(ready or {}).get("lastTransitionTime") or status.get("startTime"))
