@@ -89,7 +89,7 @@ def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_sec
         run = get_run(client, endpoints, run_id)
         tasks = tasks_of(run)
         for task in changes(seen, tasks):
-            console.print(f"  {styled(task.state):<22} {task.label}", highlight=False)
+            console.print(f"  {styled(task.state, 10)} {task.label}", highlight=False)
         seen = {task.task_id: task.state for task in tasks}
         if run_state(run) in TERMINAL_STATES:
             return run

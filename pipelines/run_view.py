@@ -62,8 +62,9 @@ def failed_tasks(tasks: list[TaskState]) -> list[TaskState]:
     return [t for t in failed if t.task_id not in failed_parents]
 
 
-def styled(state: str) -> str:
-    return f"[{STATE_STYLES.get(state, 'white')}]{state}[/]"
+def styled(state: str, width: int = 0) -> str:
+    """The state in its colour (rich markup), padded to `width` visible characters."""
+    return f"[{STATE_STYLES.get(state, 'white')}]{state:<{width}}[/]"
 
 
 def task_tree(run: dict) -> Tree:

@@ -1,0 +1,276 @@
+"""The cluster path of the pipeline commands against a real HTTP server on 127.0.0.1 standing in for the stack.
+
+`KfpStandIn` imitates what kfp.Client 2.17.3 and minio-py meet at the stack's published ports:
+- the `ml-pipeline-ui` service of KFP 2.17 proxying the v2beta1 REST API: `GET /apis/v2beta1/healthz`,
+  `GET/POST /apis/v2beta1/experiments`, `POST /apis/v2beta1/runs`, `GET /apis/v2beta1/runs/{id}` (which walks
+  through scripted snapshots of the run, as successive polls of a real run do; an unknown id gets the API's 404);
+- the UI server's pod-log endpoint `GET /k8s/pod/logs?podname=..&podnamespace=kubeflow` (text, or 500 for a pod it
+  cannot find, as frontend/server/handlers/pod-logs.ts answers);
+- MinIO's S3 calls for reading one artifact: bucket location, ListObjectsV2 and GetObject.
+The only mock is `laptop.stack.find_outputs` / `stack_outputs` (no Pulumi CLI on this machine), pointed at it.
+"""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
+
+import pytest
+
+from laptop import stack as stacks
+from laptop.errors import UserError
+from pipelines import cli, cluster_run
+
+FIXTURE_OUTPUTS = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures" / "stack_outputs.json")
+                             .read_text())
+RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+def task(task_id, name, state, parent=None, pod=None, error=None):
+    return {"task_id": task_id, "display_name": name, "state": state, "parent_task_id": parent, "pod_name": pod,
+            **({"error": {"code": 2, "message": error}} if error else {})}
+
+
+def snapshot(state, *tasks, error=None):
+    return {"run_id": RUN_ID, "display_name": "wine-tuning 2026-11-29", "experiment_id": "exp-1", "state": state,
+            "run_details": {"task_details": list(tasks)}, **({"error": {"code": 2, "message": error}} if error else {})}
+
+
+def wine_tasks(train_1_state="SUCCEEDED", final="SUCCEEDED", error=None):
+    """A wine run's tasks: root DAG, the loop DAG with two iterations of train + score, then select and evaluate."""
+    return [
+        task("t-root", "root", final),
+        task("t-load", "load-data", "SUCCEEDED", "t-root", "wine-tuning-load-1"),
+        task("t-loop", "tune", "FAILED" if train_1_state == "FAILED" else final, "t-root"),
+        task("t-it0", "iteration-0", "SUCCEEDED", "t-loop"),
+        task("t-it1", "iteration-1", "FAILED" if train_1_state == "FAILED" else final, "t-loop"),
+        task("t-train0", "train-candidate", "SUCCEEDED", "t-it0", "wine-tuning-train-0"),
+        task("t-train1", "train-candidate", train_1_state, "t-it1", "wine-tuning-train-1", error=error),
+    ]
+
+
+class KfpStandIn:
+    """A real HTTP server; `runs` are the successive answers to GET /runs/{id} (the last one repeats)."""
+
+    def __init__(self, runs, logs=None, objects=None, create_status=200):
+        self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
+        self.created, self.experiments, self.polls = [], [], 0
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                stand_in.get(self)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                stand_in.post(self, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @staticmethod
+    def reply(handler, status, body, content_type="application/json"):
+        data = body if isinstance(body, bytes) else (json.dumps(body) if content_type == "application/json"
+                                                     else body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def get(self, handler):
+        url = urlparse(handler.path)
+        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        if url.path == "/apis/v2beta1/healthz":
+            return self.reply(handler, 200, {"multi_user": False})
+        if url.path == "/apis/v2beta1/experiments":
+            return self.reply(handler, 200, {"experiments": self.experiments, "total_size": len(self.experiments)})
+        if url.path.startswith("/apis/v2beta1/runs/"):
+            if url.path.rsplit("/", 1)[1] != RUN_ID:
+                return self.reply(handler, 404, {"code": 5, "message": "Failed to get run: ResourceNotFoundError"})
+            self.polls += 1
+            return self.reply(handler, 200, self.runs[min(self.polls, len(self.runs)) - 1])
+        if url.path == "/k8s/pod/logs":
+            if query.get("podnamespace") != "kubeflow" or query.get("podname") not in self.logs:
+                return self.reply(handler, 500, f"Could not get main container logs: pod {query.get('podname')} "
+                                                "not found", "text/plain")
+            return self.reply(handler, 200, self.logs[query["podname"]], "text/plain")
+        return self.s3_get(handler, url.path.lstrip("/"), query)
+
+    def s3_get(self, handler, path, query):
+        bucket, _, key = path.partition("/")
+        if bucket != "mlpipeline":
+            return self.reply(handler, 404, b"", "application/xml")
+        if "location" in query:
+            return self.reply(handler, 200, f'<LocationConstraint xmlns="{S3_NS}"></LocationConstraint>'.encode(),
+                              "application/xml")
+        if not key:
+            keys = [k for k in self.objects if k.startswith(query.get("prefix", ""))]
+            contents = "".join(f"<Contents><Key>{escape(k)}</Key><LastModified>2026-11-29T00:00:00.000Z</LastModified>"
+                               f"<ETag>&quot;0&quot;</ETag><Size>{len(self.objects[k])}</Size>"
+                               f"<StorageClass>STANDARD</StorageClass></Contents>" for k in keys)
+            xml = (f'<ListBucketResult xmlns="{S3_NS}"><Name>mlpipeline</Name><Prefix>{escape(query.get("prefix", ""))}'
+                   f"</Prefix><KeyCount>{len(keys)}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+                   f"{contents}</ListBucketResult>")
+            return self.reply(handler, 200, xml.encode(), "application/xml")
+        if key in self.objects:
+            return self.reply(handler, 200, self.objects[key], "application/octet-stream")
+        return self.reply(handler, 404, f'<Error><Code>NoSuchKey</Code><Key>{escape(key)}</Key></Error>'.encode(),
+                          "application/xml")
+
+    def post(self, handler, body):
+        if handler.path.startswith("/apis/v2beta1/experiments"):
+            experiment = {"experiment_id": "exp-1", "display_name": body.get("display_name")}
+            self.experiments.append(experiment)
+            return self.reply(handler, 200, experiment)
+        if handler.path.startswith("/apis/v2beta1/runs"):
+            if self.create_status != 200:
+                return self.reply(handler, self.create_status, {"code": 3, "message": "Invalid input error: bad spec"})
+            self.created.append(body)
+            return self.reply(handler, 200, {"run_id": RUN_ID, "display_name": body.get("display_name"),
+                                             "experiment_id": body.get("experiment_id"), "state": "PENDING"})
+        return self.reply(handler, 404, {"code": 5, "message": "not found"})
+
+
+@pytest.fixture
+def stand_in_for(monkeypatch):
+    """Start a stand-in and point the stack's outputs (MinIO included) at it."""
+    started = []
+    monkeypatch.setattr(cluster_run, "POLL_SECONDS", 0.01)
+
+    def start(runs, **kwargs):
+        server = KfpStandIn(runs, **kwargs)
+        started.append(server)
+        outputs = {**FIXTURE_OUTPUTS, "kfp_endpoint": server.url, "minio_endpoint": server.url}
+        monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: outputs)
+        monkeypatch.setattr(stacks, "stack_outputs", lambda stack=None: outputs)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/77/summary"
+SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_accuracy": 0.956, "test_f1_macro": 0.95}
+
+
+def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys):
+    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", *wine_tasks(train_1_state="RUNNING",
+                                                                                final="RUNNING")),
+                           snapshot("SUCCEEDED", *wine_tasks())],
+                          objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
+                                   "v2/artifacts/wine-tuning/other-run/evaluate-model/1/summary": b"{}"})
+    summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
+    out = capsys.readouterr().out
+    assert summary == SUMMARY
+    assert f"running on the stack's KFP 2.17.0 at {server.url}" in out
+    assert f"run {RUN_ID} submitted to experiment tuning: {server.url}/#/runs/details/{RUN_ID}" in out
+    assert "  RUNNING    root › tune › iteration-1 › train-candidate\n" in out
+    assert "  SUCCEEDED  root › tune › iteration-1 › train-candidate\n" in out
+    assert out.count("root › tune › iteration-0 › train-candidate") == 1          # printed once: it did not change
+    assert "selected hyperparameters: {'n_neighbors': 7}" in out and "test accuracy: 0.956" in out
+    body, = server.created
+    assert body["runtime_config"]["parameters"] == {"neighbors": [3, 7], "test_size": 0.3, "random_state": 42}
+    assert body["runtime_config"]["pipeline_root"] == "minio://mlpipeline/v2/artifacts"
+    loop = body["pipeline_spec"]["root"]["dag"]["tasks"]["for-loop-1"]
+    assert loop["iteratorPolicy"]["parallelismLimit"] == 2
+    assert server.experiments == [{"experiment_id": "exp-1", "display_name": "tuning"}]
+
+
+def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
+    log = "\n".join(f"line {i}" for i in range(100)) + "\nValueError: n_neighbors=500 > n_samples=106\n"
+    failed = snapshot("FAILED", *wine_tasks(train_1_state="FAILED", final="FAILED", error="exit status 1"),
+                      error="task train-candidate failed")
+    stand_in_for([snapshot("RUNNING", *wine_tasks(train_1_state="RUNNING", final="RUNNING")), failed],
+                 logs={"wine-tuning-train-1": log})
+    with pytest.raises(UserError) as caught:
+        cli.run_wine(neighbors="3,500")
+    out = capsys.readouterr().out
+    assert "failed task: root › tune › iteration-1 › train-candidate" in out
+    assert "error: exit status 1" in out and "ValueError: n_neighbors=500 > n_samples=106" in out
+    assert "line 99" in out and "line 10\n" not in out                               # the tail, not the whole log
+    assert "failed task: root › tune\n" not in out                                  # only where the error is
+    assert caught.value.problem == f"run {RUN_ID} ended FAILED: task train-candidate failed"
+    assert f"inv logs {RUN_ID}" in caught.value.fix
+
+
+def test_a_canceled_run_ends_the_wait(stand_in_for):
+    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING")), snapshot("CANCELED", *wine_tasks(final="CANCELED"))])
+    with pytest.raises(UserError, match="ended CANCELED"):
+        cli.run_quickstart()
+
+
+def test_quickstart_on_the_cluster_passes_only_the_given_arguments(stand_in_for, capsys):
+    server = stand_in_for([snapshot("SUCCEEDED", task("t-root", "root", "SUCCEEDED"))])
+    assert cli.run_quickstart(a="4", b="5", target="cluster") is None
+    assert server.created[0]["runtime_config"]["parameters"] == {"a": 4, "b": 5}
+    assert f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in capsys.readouterr().out
+
+
+def test_result_artifact_missing_is_not_an_error(stand_in_for, capsys):
+    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())])
+    assert cli.run_wine() is None
+    assert "the result artifact could not be read from MinIO" in capsys.readouterr().out
+
+
+def test_an_api_refusal_quotes_the_server(stand_in_for):
+    stand_in_for([], create_status=400)
+    with pytest.raises(UserError, match="refused to create the run: HTTP 400: Invalid input error: bad spec"):
+        cli.run_wine()
+
+
+def test_status_prints_the_task_tree(stand_in_for, capsys):
+    stand_in_for([snapshot("FAILED", *wine_tasks(train_1_state="FAILED", final="FAILED", error="exit status 1"))])
+    cli.status(RUN_ID)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any("root FAILED" in line for line in lines)
+    tree = [line for line in lines if "── train-candidate" in line]
+    assert len(tree) == 2 and tree[0].index("train-candidate") > next(
+        line for line in lines if "iteration-0" in line).index("iteration-0")    # nested under its iteration
+    assert "failed: root › tune › iteration-1 › train-candidate: exit status 1" in out
+
+
+def test_status_of_an_unknown_run(stand_in_for):
+    stand_in_for([])
+    with pytest.raises(UserError, match="refused to return run nope: HTTP 404: Failed to get run"):
+        cli.status("nope")
+
+
+def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
+    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())],
+                 logs={"wine-tuning-load-1": "loaded 178 rows\n", "wine-tuning-train-0": "fitted k=3\n"})
+    cli.logs(RUN_ID, task="load-data")
+    out = capsys.readouterr().out
+    assert "loaded 178 rows" in out and "fitted" not in out
+    cli.logs(RUN_ID)
+    out = capsys.readouterr().out
+    assert "loaded 178 rows" in out and "fitted k=3" in out
+    assert "log unavailable: HTTP 500: Could not get main container logs" in out    # train-1's pod is gone
+
+
+def test_logs_of_an_unknown_task_lists_the_known_ones(stand_in_for):
+    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())])
+    with pytest.raises(UserError) as caught:
+        cli.logs(RUN_ID, task="no-such-task")
+    assert "load-data" in caught.value.fix and "train-candidate" in caught.value.fix
+
+
+def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
+    server = stand_in_for([])
+    monkeypatch.setattr(stacks, "find_outputs",
+                        lambda stack=None: {**FIXTURE_OUTPUTS, "kfp_endpoint": server.url + "/not-kfp"})
+    with pytest.raises(UserError) as caught:
+        cli.run_wine()
+    assert "answers" in caught.value.problem and "HTTP 404" in caught.value.problem
+    assert "inv doctor" in caught.value.fix
