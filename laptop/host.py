@@ -8,12 +8,12 @@ import socket
 import subprocess
 from typing import Callable
 
+from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
 from laptop.errors import UserError
 
+# How to install each tool: the cluster steps' own hints, plus what only the host side needs.
 INSTALL_HINTS = {
-    "docker": "install Docker Desktop, OrbStack or colima (macOS) or Docker Engine (Linux), then start it",
-    "kind": "install kind: `brew install kind` or https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
-    "k3d": "install k3d: `brew install k3d` or https://k3d.io/#installation",
+    **CLUSTER_TOOL_HINTS,
     "kubectl": "install kubectl: `brew install kubectl` or https://kubernetes.io/docs/tasks/tools/",
     "pulumi": "install the Pulumi CLI: `brew install pulumi/tap/pulumi` or `curl -fsSL https://get.pulumi.com | sh`",
 }

@@ -26,18 +26,21 @@ class LocalRegistry(pulumi.ComponentResource):
         super().__init__("kfp-laptop:index:LocalRegistry", name, None, opts)
         spec = spec_of.registry_spec(args.config)
         self.host = spec.host
-        container = command.local.Command(
-            f"{name}-container", create=spec_of.run_command(spec), delete=spec_of.remove_command(spec),
-            opts=pulumi.ResourceOptions(parent=self))
+        start = spec_of.run_command(spec)
+        # A changed port, image or data folder needs a new container, not a restart of the old one.
+        replace = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
+        container = command.local.Command(f"{name}-container", create=start, delete=spec_of.remove_command(spec),
+                                          triggers=[start], opts=replace)
         ready = [container]
         cluster = args.cluster
         if cluster.engine is not None:
             # Nodes resolve the registry by container name on the cluster's network (kind/k3d only).
             network = cluster.engine.network
+            connect = spec_of.connect_command(spec, network)
             ready.append(command.local.Command(
-                f"{name}-network", create=spec_of.connect_command(spec, network),
-                delete=spec_of.disconnect_command(spec, network),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[container, cluster.create])))
+                f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, network),
+                triggers=[connect], opts=pulumi.ResourceOptions.merge(
+                    replace, pulumi.ResourceOptions(depends_on=[container, cluster.create]))))
         hosting = spec_of.local_registry_hosting(spec)
         k8s.core.v1.ConfigMap(
             f"{name}-hosting", metadata=hosting["metadata"], data=hosting["data"],
