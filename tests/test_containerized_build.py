@@ -4,6 +4,7 @@ by a recorder that also stores the pushed tag in the stand-in (what a real push 
 CLI where it is installed. Stack outputs are injected by replacing `laptop.stack.stack_outputs` (no Pulumi here)."""
 from __future__ import annotations
 
+import shutil
 import types
 
 import pytest
@@ -83,7 +84,7 @@ def test_missing_docker_is_a_user_error_before_anything_is_sent(stack, registry,
 
 def test_a_docker_daemon_that_does_not_answer_is_a_user_error(monkeypatch, tmp_path):
     """Runs the real docker CLI against a socket nobody listens on."""
-    if not docker_cli.shutil.which("docker"):
+    if not shutil.which("docker"):
         pytest.skip("the docker CLI is not installed on this machine")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nobody.sock")
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
