@@ -74,9 +74,13 @@ def host_checks(config: StackConfig | None, up: bool) -> list[Check]:
 
 
 def cluster_checks(outputs: dict[str, Any], now: float) -> list[Check]:
+    from kubernetes.client import ApiException
+    from kubernetes.config import ConfigException
+    from urllib3.exceptions import HTTPError
+
     try:
         view = read_cluster(outputs["kubeconfig"], (outputs.get("cluster") or {}).get("context"))
-    except Exception as err:  # noqa: BLE001 - any failure to reach the cluster is a finding to report, not a crash
+    except (ApiException, ConfigException, HTTPError, OSError, ValueError) as err:   # a finding, not a crash
         return [Check("cluster", FAIL, f"cannot read the cluster: {str(err).splitlines()[0][:200]}",
                       "start Docker (the cluster's node is a container), then `inv up`")] + endpoint_checks(outputs)
     return deployment_checks(view.deployments, view.pods) + [watchdog_check(view.watchdog_status, now)] + \
