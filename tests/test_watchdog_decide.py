@@ -122,3 +122,9 @@ def test_policy_from_environment():
                               "WATCHDOG_RESTARTABLE": "workflow-controller,ml-pipeline"})
     assert policy.interval_seconds == 0.5 and policy.max_restarts == 2
     assert policy.restartable == {"workflow-controller", "ml-pipeline"}
+
+
+def test_data_stores_are_explained_not_restarted():
+    mysql = pod("mysql", ready=False, waiting="CrashLoopBackOff", restarts=9)
+    (event,) = decide(Observation(NOW, [mysql]), State(), POLICY).actions
+    assert event.kind == "Pod" and "never restarts mysql" in event.message and "logs" in event.message

@@ -136,11 +136,13 @@ def decide(obs: Observation, state: State, policy: Policy) -> Decision:
         problems.append({"pod": name, "deployment": deployment, "reason": problem.reason, "detail": problem.detail,
                          "fix": problem.fix})
         verdict = _verdict(problem, now, policy)
+        why_not = "a restart cannot fix this"
         if verdict == "restart" and deployment not in policy.restartable:
-            verdict = "explain"
+            verdict, why_not = "explain", f"the watchdog never restarts {deployment} (it holds data)"
         if verdict == "explain":
-            _explain(actions, explained, now, policy, "Pod", name, problem.reason,
-                     f"{problem.detail}. The watchdog cannot fix this; fix: {problem.fix}", pod["metadata"].get("uid", ""))
+            _explain(actions, explained, now, "Pod", name, problem.reason,
+                     f"{problem.detail}. {why_not[0].upper()}{why_not[1:]}; fix: {problem.fix}",
+                     pod["metadata"].get("uid", ""))
         elif verdict == "restart":
             restarts = _restart(actions, explained, restarts, now, policy, deployment, name, problem)
     history = state.history + tuple(_describe_action(a, now) for a in actions
@@ -189,7 +191,7 @@ def _restart(actions, explained, restarts, now, policy, deployment, pod, problem
     if mine and now - max(mine) < policy.cooldown_seconds:
         return restarts
     if len(mine) >= policy.max_restarts:
-        _explain(actions, explained, now, policy, "Deployment", deployment, "WatchdogRestartLimit",
+        _explain(actions, explained, now, "Deployment", deployment, "WatchdogRestartLimit",
                  f"{len(mine)} restarts in the last {int(policy.window_seconds // 60)} minutes did not fix {pod} "
                  f"({problem.reason}: {problem.detail}); the watchdog stops restarting it until the window passes. "
                  f"Look at the cause: {problem.fix}")
@@ -200,7 +202,7 @@ def _restart(actions, explained, restarts, now, policy, deployment, pod, problem
     return restarts + ((now, deployment),)
 
 
-def _explain(actions, explained, now, policy, kind, name, reason, message, uid="") -> None:
+def _explain(actions, explained, now, kind, name, reason, message, uid="") -> None:
     key = f"{name}/{reason}"
     if key in explained:
         return
