@@ -15,6 +15,7 @@ from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
 from laptop.errors import UserError, exit_on_user_error
+from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0
 
@@ -74,7 +75,7 @@ def test_docker_check_reads_docker_info():
 @pytest.mark.parametrize("answer,status", [(docker_answer(0, "x86_64\n"), OK), (docker_answer(0, "aarch64\n"), FAIL),
                                            (docker_answer(1, stderr="exec format error"), FAIL)])
 def test_emulation_check(answer, status):
-    check = emulation_check("python:3.12.11-slim-bookworm", answer)
+    check = emulation_check(IMAGE, answer)
     assert check.status == status and (status == OK or "Rosetta" in check.fix)
 
 

@@ -31,6 +31,10 @@ def test_image_is_an_official_python_image_pinned_by_exact_tag(objects):
     (container,) = objects["Deployment/kfp-watchdog"]["spec"]["template"]["spec"]["containers"]
     assert container["image"] == IMAGE and IMAGE.startswith("python:3.") and IMAGE.count(".") >= 2
     assert "latest" not in IMAGE
+    from pipelines.packaging import BASE_IMAGE
+
+    assert IMAGE == BASE_IMAGE                    # one pull serves the watchdog and every pipeline task
+    assert IMAGE.startswith(f"python:{sys.version_info.major}.{sys.version_info.minor}.")   # what the tests run
 
 
 def test_pod_runs_unprivileged_with_limits_and_a_liveness_probe(objects):

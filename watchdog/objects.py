@@ -14,7 +14,9 @@ from watchdog.loop import STATUS_CONFIGMAP
 
 NAME = "kfp-watchdog"
 SOURCE_CONFIGMAP = "kfp-watchdog-source"
-IMAGE = "python:3.12.11-slim-bookworm"     # official, multi-arch (amd64 + arm64), exact tag
+# Official, multi-arch (amd64 + arm64), exact tag; the same image the pipelines' tasks run on (pipelines.packaging),
+# so one pull serves both, and the Python minor version the test suite runs the watchdog with.
+IMAGE = "python:3.11.14-slim-bookworm"
 SOURCE_DIR = "/opt/kfp-laptop/watchdog"
 HEARTBEAT = "/tmp/watchdog/heartbeat"
 # The modules the watchdog runs; objects.py (this file) only builds manifests and stays on the host.
