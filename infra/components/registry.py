@@ -39,7 +39,8 @@ class LocalRegistry(pulumi.ComponentResource):
             connect = spec_of.connect_command(spec, network)
             ready.append(command.local.Command(
                 f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, network),
-                triggers=[connect], opts=pulumi.ResourceOptions.merge(
+                triggers=[connect, cluster.create.id],   # a re-created cluster has a new network to join
+                opts=pulumi.ResourceOptions.merge(
                     replace, pulumi.ResourceOptions(depends_on=[container, cluster.create]))))
         hosting = spec_of.local_registry_hosting(spec)
         k8s.core.v1.ConfigMap(
