@@ -91,7 +91,8 @@ class StandIn:
                 return 200, self.configmaps[m[1]]
         return 404, {}
 
-    def serve(self):
+    def serve(self, tls=None):
+        """Serve on 127.0.0.1 (HTTPS when given an ssl.SSLContext) from a daemon thread; returns the server."""
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,6 +117,8 @@ class StandIn:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
+        if tls:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         return server
 

@@ -6,7 +6,9 @@ import json
 import shutil
 import ssl
 import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -93,3 +95,56 @@ def test_healthz_probe_is_false_when_nothing_answers():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert probe_healthz("127.0.0.1", port, timeout=0.5) is False
+
+
+def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_controller(certificate, tmp_path):
+    """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
+    no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
+    (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
+    from tests.test_watchdog_faults import NS, StandIn, make_pod
+    from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
+
+    objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
+    (container,) = objects["Deployment/kfp-watchdog"]["spec"]["template"]["spec"]["containers"]
+    source = tmp_path / "opt" / "watchdog"
+    source.mkdir(parents=True)
+    for name, text in objects["ConfigMap/kfp-watchdog-source"]["data"].items():
+        (source / name).write_text(text)
+
+    cluster = StandIn()
+    cluster.pods = [make_pod("workflow-controller", "old", crash=True)]
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    server = cluster.serve(tls)
+    account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "pod-token")
+    heartbeat = tmp_path / "heartbeat"
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    env.update(WATCHDOG_NAMESPACE=NS, PYTHONPATH=str(source.parent), WATCHDOG_HEARTBEAT=str(heartbeat),
+               WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_INTERVAL_SECONDS="0.05",
+               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.server_address[1]))
+    python = lambda argv: [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
+    # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
+    process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    try:
+        for _ in range(400):                                   # bounded: at most about 20 s
+            if cluster.restarts and restart_recorded(cluster):
+                break
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0].decode()
+        server.shutdown()
+        server.server_close()
+    assert cluster.restarts == 1, output
+    assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
+    assert "restarting deployment workflow-controller" in output
+    assert f"{source}/loop.py" in subprocess.run(python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"]),
+                                                 env=env, cwd=tmp_path, capture_output=True, text=True).stdout
+    liveness = [str(heartbeat) if arg == HEARTBEAT else arg for arg in container["livenessProbe"]["exec"]["command"]]
+    assert subprocess.run(python(liveness), env=env, cwd=tmp_path).returncode == 0     # the loop kept its heartbeat fresh
+
+
+def restart_recorded(cluster) -> bool:
+    """The status ConfigMap lists the restart (what `inv doctor` reads)."""
+    return '"restart"' in cluster.configmaps["kfp-watchdog-status"]["data"].get("status.json", "")
