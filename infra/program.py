@@ -13,15 +13,16 @@ from infra.config import load
 def main() -> dict[str, pulumi.Input]:
     cfg = load()
     from infra.components.cluster import Cluster, ClusterArgs
-    from infra.components.kfp import KfpPlatform, KfpPlatformArgs
+    from infra.components.kfp import KfpPlatform, KfpPlatformArgs, prepare
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
     from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
     from infra.outputs import stack_outputs
 
+    kfp_objects = prepare(cfg)  # upstream KFP found and patched before anything is registered
     cluster = Cluster("cluster", ClusterArgs(config=cfg))
     registry = LocalRegistry("registry", LocalRegistryArgs(config=cfg, cluster=cluster))
-    kfp = KfpPlatform("kfp", KfpPlatformArgs(config=cfg, provider=cluster.provider),
+    kfp = KfpPlatform("kfp", KfpPlatformArgs(config=cfg, provider=cluster.provider, objects=kfp_objects),
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
     watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))

@@ -113,3 +113,14 @@ def test_unpatchable_manifests_stop_the_program_before_any_resource(tmp_path, kf
     assert isinstance(result.error, pulumi.RunError)
     assert "Deployment ml-pipeline" in str(result.error)
     assert [r.typ for r in result.resources] == ["pulumi:providers:kubernetes"]
+
+
+def test_the_program_checks_the_manifests_before_creating_the_cluster(tmp_path, kfp_fixture, monkeypatch):
+    """The whole program (`infra.program.main`): an unpatchable release must not leave a cluster behind."""
+    monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
+    (tmp_path / "cluster-scoped-resources.yaml").write_text((kfp_fixture / "cluster-scoped-resources.yaml").read_text())
+    (tmp_path / "platform-agnostic.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n"
+                                                     "metadata: {name: other, namespace: kubeflow}\n")
+    result = run_program({"engine": "kind", "arch": "amd64", "kfpManifests": str(tmp_path)})
+    assert isinstance(result.error, pulumi.RunError) and "not found: Deployment ml-pipeline" in str(result.error)
+    assert result.resources == []
