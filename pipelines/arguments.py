@@ -43,7 +43,8 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
         raise UserError(f"--parallelism must be at least 1, got {workers}", "pass e.g. --parallelism 2")
     held_out = wine.DEFAULT_TEST_SIZE if test_size is None else _number("test_size", test_size, float, "0.25")
     if not 0 < held_out < 1:
-        raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}", "pass e.g. --test-size 0.25")
+        raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}",
+                        "pass e.g. --test-size 0.25")
     seed = wine.DEFAULT_RANDOM_STATE if random_state is None else _number("random_state", random_state, int, "42")
     return WineArguments(neighbors=candidates, parallelism=workers, test_size=held_out, random_state=seed)
 

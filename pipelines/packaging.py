@@ -15,7 +15,7 @@ from kfp import dsl
 # Official multi-arch image (amd64 + arm64), exact tag: the interpreter every cluster task runs on.
 BASE_IMAGE = "python:3.11.14-slim-bookworm"
 
-# Exactly the pins of pyproject.toml (tests/test_components.py checks they agree); wheels exist for cp311 on both arches.
+# Exactly the pins of pyproject.toml (tests/test_components.py checks they agree); cp311 wheels exist for both arches.
 PINNED_PACKAGES = ("scikit-learn==1.9.1", "pandas==3.1.1", "pyarrow==26.0.1")
 
 

@@ -177,7 +177,7 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert f"run {RUN_ID} submitted to experiment tuning: {server.url}/#/runs/details/{RUN_ID}" in out
     assert "  RUNNING    root › tune › iteration-1 › train-candidate\n" in out
     assert "  SUCCEEDED  root › tune › iteration-1 › train-candidate\n" in out
-    assert out.count("root › tune › iteration-0 › train-candidate") == 1          # printed once: it did not change
+    assert out.count("root › tune › iteration-0 › train-candidate") == 1    # printed once: it did not change
     assert "selected hyperparameters: {'n_neighbors': 7}" in out and "test accuracy: 0.956" in out
     body, = server.created
     assert body["runtime_config"]["parameters"] == {"neighbors": [3, 7], "test_size": 0.3, "random_state": 42}
@@ -205,7 +205,8 @@ def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
 
 
 def test_a_canceled_run_ends_the_wait(stand_in_for):
-    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING")), snapshot("CANCELED", *wine_tasks(final="CANCELED"))])
+    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING")),
+                  snapshot("CANCELED", *wine_tasks(final="CANCELED"))])
     with pytest.raises(UserError, match="ended CANCELED"):
         cli.run_quickstart()
 

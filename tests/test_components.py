@@ -169,7 +169,8 @@ def test_cluster_components_install_their_pins_and_local_ones_install_nothing():
     for name in ("load", "train", "evaluate"):
         assert _container(getattr(cluster, name)).image == packaging.BASE_IMAGE
         command = " ".join(_container(getattr(cluster, name)).command)
-        assert all(f"'{p}'" in command for p in packaging.PINNED_PACKAGES) and f"'kfp=={_pyproject_pins()['kfp']}'" in command
+        assert all(f"'{p}'" in command for p in packaging.PINNED_PACKAGES)
+        assert f"'kfp=={_pyproject_pins()['kfp']}'" in command
         assert "pip install" not in " ".join(_container(getattr(local, name)).command)
 
 

@@ -56,12 +56,12 @@ def test_malformed_outputs_are_refused(outputs, key, value):
         Endpoints.from_outputs({**outputs, key: value})
 
 
-def test_fixture_has_exactly_the_outputs_the_infra_program_exports(outputs):
+def test_fixture_has_exactly_the_outputs_the_infra_program_exports(outputs, kfp_fixture):
     """The fixture cannot drift from the program: compare with a real run of `infra.program.main` under mocks
     (shared with tests/test_program_runs.py, which builds and caches it)."""
     from tests.test_program_runs import SECRET_KEYS, program_run
 
-    run, _ = program_run("kind")
+    run, _ = program_run("kind", kfp_fixture)
     exported = {key: value for key, value in run.outputs.items() if key != SECRET_KEYS}
     assert set(exported) == set(outputs)
     assert set(REQUIRED_OUTPUTS) <= set(exported)

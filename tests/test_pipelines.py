@@ -10,12 +10,8 @@ import pytest
 import yaml
 
 from pipelines import cli
-from pipelines.dag import README, END, START, mermaid_from_ir, readme_block, wine_ir
-
-
-def without_pulumi(path: str) -> str:
-    """PATH minus every folder holding a `pulumi` executable: this machine as if the Pulumi CLI were not installed."""
-    return os.pathsep.join(d for d in path.split(os.pathsep) if not os.access(Path(d) / "pulumi", os.X_OK))
+from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
+from tests.test_cli import without_pulumi
 
 
 def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
@@ -120,15 +116,12 @@ def test_wine_pipeline_arguments_are_optional_with_defaults(ir):
 
 
 def test_parallelism_given_on_the_command_line_reaches_the_loop():
-    from kfp import compiler
-
     from pipelines.wine.components import components
     from pipelines.wine.pipeline import build_wine_pipeline
 
     spec = build_wine_pipeline(components(), parallelism=5).pipeline_spec
     loop = next(t for t in spec.root.dag.tasks.values() if t.HasField("parameter_iterator"))
     assert loop.iterator_policy.parallelism_limit == 5
-    assert compiler  # the same builder `inv compile` uses
 
 
 def test_final_evaluation_logs_metrics_and_a_confusion_matrix(ir):

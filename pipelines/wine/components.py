@@ -98,8 +98,9 @@ def evaluate_model(model: Input[Model], test: Input[Dataset], metrics: Output[Me
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("f1_macro", result["f1_macro"])
     confusion.log_confusion_matrix(result["labels"], result["confusion_matrix"])
-    report = {"hyperparameters": plain_hyperparameters(model.metadata["hyperparameters"]), "cv_accuracy": model.metadata["cv_accuracy"],
-              "test_accuracy": result["accuracy"], "test_f1_macro": result["f1_macro"]}
+    report = {"hyperparameters": plain_hyperparameters(model.metadata["hyperparameters"]),
+              "cv_accuracy": model.metadata["cv_accuracy"], "test_accuracy": result["accuracy"],
+              "test_f1_macro": result["f1_macro"]}
     with open(summary.path, "w") as out:
         json.dump(report, out)
     print("wine result:", json.dumps(report))

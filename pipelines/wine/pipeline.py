@@ -15,7 +15,8 @@ DEFAULT_FOLDS = 5
 DEFAULT_MIN_CLASS_FRACTION = 0.2
 
 
-def build_wine_pipeline(steps: WineComponents, parallelism: int = DEFAULT_PARALLELISM) -> dsl.graph_component.GraphComponent:
+def build_wine_pipeline(steps: WineComponents,
+                        parallelism: int = DEFAULT_PARALLELISM) -> dsl.graph_component.GraphComponent:
     """The wine tuning pipeline over `steps`, tuning at most `parallelism` candidates at once."""
 
     @dsl.pipeline(name=PIPELINE_NAME,
