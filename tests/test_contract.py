@@ -11,8 +11,8 @@ from tests.test_program_runs import CONTRACT_OUTPUTS, SECRET_KEYS, program_run
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_pipelines_resolve_endpoints_from_the_stack_outputs(engine):
-    run, _ = program_run(engine)
+def test_pipelines_resolve_endpoints_from_the_stack_outputs(engine, kfp_fixture):
+    run, _ = program_run(engine, kfp_fixture)
     outputs = json.loads(json.dumps({k: v for k, v in run.outputs.items() if k != SECRET_KEYS}))
     assert sorted(outputs) == sorted(CONTRACT_OUTPUTS)
     endpoints = Endpoints.from_outputs(outputs)

@@ -13,7 +13,7 @@ import yaml
 from infra import topology
 from tests.k8s_schema import schema_errors
 from tests.pulumi_harness import run_program
-from tests.test_program_runs import FIXTURE, PORTS, config_for, program_run
+from tests.test_program_runs import PORTS, config_for, program_run
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"   # how the mock sees an input marked secret
 
@@ -29,8 +29,8 @@ def heredoc_config(script: str) -> dict:
     return yaml.safe_load(body.group(1))
 
 
-def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data():
-    run, config = program_run("kind")
+def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data(kfp_fixture):
+    run, config = program_run("kind", kfp_fixture)
     create = commands(run)["cluster-kind"]["create"]
     kind = heredoc_config(create)
     (node,) = kind["nodes"]
@@ -46,8 +46,8 @@ def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and
     assert '[host."http://kfp-registry:5000"]' in create
 
 
-def test_k3d_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data():
-    run, config = program_run("k3d")
+def test_k3d_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data(kfp_fixture):
+    run, config = program_run("k3d", kfp_fixture)
     k3d = heredoc_config(commands(run)["cluster-k3d"]["create"])
     assert k3d["kubeAPI"]["hostIP"] == "127.0.0.1"
     assert sorted(p["port"] for p in k3d["ports"]) == sorted([
@@ -59,8 +59,8 @@ def test_k3d_config_publishes_configured_ports_on_loopback_mirrors_registry_and_
 
 
 @pytest.mark.parametrize("engine,network", [("kind", "kind"), ("k3d", "k3d-kfp")])
-def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, network):
-    run, _ = program_run(engine)
+def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, network, kfp_fixture):
+    run, _ = program_run(engine, kfp_fixture)
     steps = commands(run)
     cluster = steps[f"cluster-{engine}"]
     assert cluster["delete"].startswith(f"{engine} ") and "delete" in cluster["delete"]
@@ -71,16 +71,16 @@ def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, ne
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_every_kubernetes_object_goes_through_the_stacks_provider(engine):
-    run, _ = program_run(engine)
+def test_every_kubernetes_object_goes_through_the_stacks_provider(engine, kfp_fixture):
+    run, _ = program_run(engine, kfp_fixture)
     objects = [r for r in run.resources if r.typ.startswith("kubernetes:") and r.typ != "kubernetes:yaml:ConfigGroup"]
     assert len(objects) > 50
     assert {r.provider.split("::")[-2] for r in objects} == {"cluster-provider"}
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_registry_is_loopback_only_keeps_data_in_data_dir_and_is_announced(engine):
-    run, config = program_run(engine)
+def test_registry_is_loopback_only_keeps_data_in_data_dir_and_is_announced(engine, kfp_fixture):
+    run, config = program_run(engine, kfp_fixture)
     start = commands(run)["registry-container"]["create"]
     (docker_run,) = [line for line in start.splitlines() if "docker run" in line]
     assert re.findall(r" -p (\S+)", docker_run) == ["127.0.0.1:15001:5000"], "published on loopback only"
@@ -92,8 +92,8 @@ def test_registry_is_loopback_only_keeps_data_in_data_dir_and_is_announced(engin
     assert errors == [] and unchecked == []
 
 
-def test_existing_creates_no_cluster_and_targets_only_the_current_context():
-    run, _ = program_run("existing")
+def test_existing_creates_no_cluster_and_targets_only_the_current_context(kfp_fixture):
+    run, _ = program_run("existing", kfp_fixture)
     assert set(commands(run)) == {"registry-container", "readiness-wait"}
     (provider,) = run.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "team"
@@ -105,8 +105,8 @@ def test_existing_creates_no_cluster_and_targets_only_the_current_context():
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_up_ends_with_the_readiness_check_on_kfp_endpoint(engine):
-    run, _ = program_run(engine)
+def test_up_ends_with_the_readiness_check_on_kfp_endpoint(engine, kfp_fixture):
+    run, _ = program_run(engine, kfp_fixture)
     wait = commands(run)["readiness-wait"]
     assert "-m infra.readiness --endpoint http://127.0.0.1:18080" in wait["create"]
     assert ("--service-proxy" in wait["create"]) == (engine == "existing")
@@ -128,18 +128,19 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize("override,names,allowed", BAD_CONFIGS, ids=[next(iter(c[0])) + str(i) for i, c in
                                                                        enumerate(BAD_CONFIGS)])
-def test_bad_config_fails_with_one_message_before_any_resource(tmp_path, monkeypatch, override, names, allowed):
+def test_bad_config_fails_with_one_message_before_any_resource(tmp_path, monkeypatch, kfp_fixture, override, names,
+                                                              allowed):
     from tests.test_program_runs import existing_kubeconfig
 
     monkeypatch.setenv("KUBECONFIG", str(existing_kubeconfig(tmp_path)))
-    run = run_program({**config_for("kind", tmp_path / "data"), **override})
+    run = run_program({**config_for("kind", kfp_fixture, tmp_path / "data"), **override})
     assert isinstance(run.error, pulumi.RunError)
     assert names in str(run.error) and allowed in str(run.error)
     assert run.resources == []
 
 
 def test_manifest_folder_missing_one_file_names_it(tmp_path):
-    (tmp_path / "cluster-scoped-resources.yaml").write_text((FIXTURE / "cluster-scoped-resources.yaml").read_text())
-    run = run_program(config_for("kind", tmp_path / "data", kfpManifests=str(tmp_path)))
+    (tmp_path / "cluster-scoped-resources.yaml").write_text("")
+    run = run_program(config_for("kind", tmp_path, tmp_path / "data"))
     assert isinstance(run.error, pulumi.RunError) and run.resources == []
     assert str(run.error).count("platform-agnostic.yaml") >= 1 and "missing: platform-agnostic.yaml" in str(run.error)

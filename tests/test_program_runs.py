@@ -17,8 +17,6 @@ import yaml
 
 from tests.pulumi_harness import ProgramRun, run_program
 
-FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", Path(__file__).resolve().parent.parent.parent / "shared" /
-                              "fixtures" / "kfp-2.17.0"))
 SECRET_KEYS = "__secret_keys__"
 # Non-default ports everywhere, so a test can tell a configured number from a default (strings, as the engine passes).
 PORTS = {"kfpPort": "18080", "minioPort": "19000", "minioConsolePort": "19001", "registryPort": "15001"}
@@ -50,19 +48,18 @@ def _recording_secrets(main):
     return wrapped
 
 
-def config_for(engine: str, data_dir: Path, **extra) -> dict:
-    return {"engine": engine, "kfpManifests": str(FIXTURE), "dataDir": str(data_dir), **PORTS, **extra}
+def config_for(engine: str, manifests: Path, data_dir: Path, **extra) -> dict:
+    return {"engine": engine, "kfpManifests": str(manifests), "dataDir": str(data_dir), **PORTS, **extra}
 
 
 @functools.cache
-def program_run(engine: str, kube_context: str = "") -> tuple[ProgramRun, dict]:
-    """One full run of `infra.program.main` for this engine; returns the run and the config it used."""
+def program_run(engine: str, manifests: Path) -> tuple[ProgramRun, dict]:
+    """One full run of `infra.program.main` for this engine (KFP from the `kfp_fixture` render); returns the run and
+    the config it used. Cached: the test modules share three runs."""
     from infra.program import main
 
-    if not (FIXTURE / "platform-agnostic.yaml").is_file():
-        pytest.skip(f"upstream KFP render not found at {FIXTURE}")
     folder = Path(tempfile.mkdtemp(prefix=f"kfp-laptop-{engine}-"))
-    config = config_for(engine, folder / "data", **({"kubeContext": kube_context} if kube_context else {}))
+    config = config_for(engine, manifests, folder / "data")
     saved = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(existing_kubeconfig(folder))
     try:
@@ -75,8 +72,8 @@ def program_run(engine: str, kube_context: str = "") -> tuple[ProgramRun, dict]:
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_outputs_carry_every_contract_key_with_its_shape(engine):
-    run, config = program_run(engine)
+def test_outputs_carry_every_contract_key_with_its_shape(engine, kfp_fixture):
+    run, config = program_run(engine, kfp_fixture)
     outputs = run.outputs
     assert set(CONTRACT_OUTPUTS) <= set(outputs)
     assert outputs["kfp_endpoint"] == "http://127.0.0.1:18080"
@@ -92,6 +89,6 @@ def test_outputs_carry_every_contract_key_with_its_shape(engine):
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
-def test_credentials_and_kubeconfig_are_secret_and_nothing_else_is(engine):
-    run, _ = program_run(engine)
+def test_credentials_and_kubeconfig_are_secret_and_nothing_else_is(engine, kfp_fixture):
+    run, _ = program_run(engine, kfp_fixture)
     assert run.outputs[SECRET_KEYS] == ["kubeconfig", "minio_access_key", "minio_secret_key"]
