@@ -109,3 +109,12 @@ def test_older_layouts_upstream_minio_and_the_minio_service_alias_are_replaced(u
     minios = [o for o in namespaced if o["kind"] == "Deployment" and o["metadata"]["name"] == t.MINIO_NAME]
     assert len(minios) == 1 and minios[0]["spec"]["template"]["spec"]["containers"][0]["image"] == MINIO_IMAGE
     assert not [o for o in namespaced if o["metadata"]["name"] == "minio-service"]
+
+
+def test_pods_mounting_the_credentials_can_read_them(installed):
+    """The Secret's files are mode 0440, group = the pod's fsGroup: the reader must be in that group."""
+    for kind, name in (("Deployment", t.MINIO_NAME), ("Job", f"{t.MINIO_NAME}-create-bucket")):
+        pod = _get(installed, kind, name)["spec"]["template"]["spec"]
+        secret_volume = next(v for v in pod["volumes"] if "secret" in v)
+        assert secret_volume["secret"]["defaultMode"] == 0o440
+        assert pod["securityContext"]["fsGroup"] == pod["containers"][0]["securityContext"]["runAsGroup"], name

@@ -27,6 +27,7 @@ def restricted_security_context(uid: int) -> dict:
 
 
 def _secret_volume() -> dict:
+    """Group-readable only: the pods reading it set fsGroup to the reader's group."""
     return {"name": "credentials", "secret": {"secretName": t.ARTIFACT_SECRET, "defaultMode": 0o440}}
 
 
@@ -94,7 +95,8 @@ def bucket_job(image: str) -> dict:
             "spec": {"backoffLimit": 6, "template": {"metadata": {"labels": labels}, "spec": {
                 "restartPolicy": "OnFailure", "serviceAccountName": t.MINIO_NAME,
                 "automountServiceAccountToken": False,
-                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": {"runAsNonRoot": True, "fsGroup": MINIO_UID,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [job], "volumes": [_secret_volume(), {"name": "tmp", "emptyDir": {}}]}}}}
 
 
