@@ -33,7 +33,8 @@ def init_local(pipeline_root: Path = DEFAULT_ROOT) -> Path:
     return root
 
 
-def _run(pipeline, arguments: dict):
+def run_pipeline(pipeline, arguments: dict):
+    """Run `pipeline` on kfp.local (after `init_local`); a failed task becomes a UserError."""
     try:
         return pipeline(**arguments)
     except RuntimeError as err:
@@ -46,7 +47,7 @@ def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROO
     """Run the wine pipeline; the LOCAL flavour uses the packages already in this venv (no per-task pip)."""
     init_local(pipeline_root)
     pipeline = build_wine_pipeline(components(flavour), parallelism=arguments.parallelism)
-    outputs = _run(pipeline, arguments.pipeline_arguments()).outputs
+    outputs = run_pipeline(pipeline, arguments.pipeline_arguments()).outputs
     summary_path = outputs["summary"].path
     return WineResult(summary=json.loads(Path(summary_path).read_text()), model_path=outputs["best_model"].path,
                       summary_path=summary_path, run_folder=str(Path(summary_path).parent.parent))
@@ -55,4 +56,4 @@ def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROO
 def run_quickstart_locally(arguments: dict, pipeline_root: Path = DEFAULT_ROOT) -> int:
     """Run the addition pipeline; returns its sum."""
     init_local(pipeline_root)
-    return int(_run(build_quickstart_pipeline(LOCAL), arguments).output)
+    return int(run_pipeline(build_quickstart_pipeline(LOCAL), arguments).output)

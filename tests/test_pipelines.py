@@ -146,3 +146,30 @@ def test_readme_shows_the_dag_exactly_as_generated_now(ir):
     assert readme_block(mermaid_from_ir(ir)) in text, "the README's DAG is stale: run `inv dag --readme`"
     section = text.split("<!-- section: pipelines -->")[1].split("<!-- /section: pipelines -->")[0]
     assert START in section
+
+
+def refuse(n: int) -> int:
+    """A component that always fails, as a task with a bug does."""
+    raise ValueError(f"cannot handle {n}")
+
+
+def test_a_failing_local_task_becomes_one_user_error(tmp_path):
+    """A real (one-task) kfp.local run whose task raises: the runner's failure becomes a UserError with a fix."""
+    from kfp import dsl
+
+    from laptop.errors import UserError
+    from pipelines.local_run import init_local, run_pipeline
+    from pipelines.packaging import LOCAL, lightweight
+
+    failing = lightweight(refuse, LOCAL)
+
+    @dsl.pipeline(name="always-fails")
+    def always_fails(n: int = 1):
+        failing(n=n)
+
+    init_local(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
+        run_pipeline(always_fails, {"n": 3})
+    assert "the local run failed" in caught.value.problem and "refuse" in caught.value.problem
+    assert "log printed above" in caught.value.fix
+    assert "ValueError: cannot handle 3" in output.getvalue()
