@@ -60,11 +60,11 @@ def test_minio_answers_on_localhost_with_the_generated_credentials_only(stack):
 
 
 def test_a_runs_artifacts_land_in_minio_under_the_pipeline_root(stack):
-    from pipelines.cli import run_quickstart
+    from pipelines.cli import run_wine
 
     prefix = t.PIPELINE_ROOT.split(f"{t.ARTIFACT_BUCKET}/", 1)[1]
     before = {o.object_name for o in _minio(stack).list_objects(t.ARTIFACT_BUCKET, prefix=prefix, recursive=True)}
-    run_quickstart(target="cluster", a=1, b=2)
+    run_wine(target="cluster", neighbors="3,5", parallelism=2)      # writes datasets and models
     after = {o.object_name for o in _minio(stack).list_objects(t.ARTIFACT_BUCKET, prefix=prefix, recursive=True)}
     assert after - before, f"no new object under {t.PIPELINE_ROOT}"
 
