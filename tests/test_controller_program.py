@@ -10,8 +10,8 @@ from watchdog.decide import Policy
 from watchdog.objects import NAME as WATCHDOG
 
 
-def test_the_program_installs_the_hardened_controller_and_the_watchdog():
-    run, _ = program_run("kind")
+def test_the_program_installs_the_hardened_controller_and_the_watchdog(kfp_fixture):
+    run, _ = program_run("kind", kfp_fixture)
     objects = run.kubernetes_objects()
     assert_hardened(objects)                          # leader election off, one Recreate replica, 1Gi, /healthz probe
     controllers = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == CONTROLLER]
@@ -22,9 +22,9 @@ def test_the_program_installs_the_hardened_controller_and_the_watchdog():
     assert schema_errors(mine + controllers) == ([], [])
 
 
-def test_the_watchdog_may_restart_every_kfp_deployment_it_names():
+def test_the_watchdog_may_restart_every_kfp_deployment_it_names(kfp_fixture):
     """Its Role names Deployments by name: each must exist in what the program installs, or the name is dead."""
-    run, _ = program_run("kind")
+    run, _ = program_run("kind", kfp_fixture)
     objects = run.kubernetes_objects()
     deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
     (role,) = [o for o in objects if o["kind"] == "Role" and o["metadata"]["name"] == WATCHDOG]

@@ -30,7 +30,8 @@ class Watchdog(pulumi.ComponentResource):
     def __init__(self, name: str, args: WatchdogArgs, opts: pulumi.ResourceOptions | None = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=args.provider))
         super().__init__("kfp-laptop:index:Watchdog", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Children do not inherit the component's depends_on: pass it on, so nothing is applied before the namespace.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on)
         objects = watchdog_objects(NAMESPACE, package_sources())
         (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
         status_map = k8s.core.v1.ConfigMap(
