@@ -22,8 +22,6 @@ from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state
 POLL_SECONDS = 2.0
 FOLLOW_TIMEOUT_SECONDS = 3600
 LOG_TAIL_LINES = 25
-
-
 DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the cluster running? `inv up` starts it)"
 
 
@@ -54,9 +52,13 @@ def connect(endpoints: Endpoints):
 def _api_call(what: str, call: Callable, endpoints: Endpoints):
     """Run one API call; an API refusal becomes a UserError quoting the server's message."""
     import kfp_server_api
+    from urllib3.exceptions import HTTPError as ConnectionTrouble
 
     try:
         return call()
+    except ConnectionTrouble as err:
+        raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to {what} ({err})",
+                        DOCTOR_FIX) from None
     except kfp_server_api.ApiException as err:
         try:
             message = json.loads(err.body or "{}").get("message") or err.reason

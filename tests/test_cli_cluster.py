@@ -11,7 +11,10 @@ The only mock is `laptop.stack.find_outputs` / `stack_outputs` (no Pulumi CLI on
 """
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
@@ -21,8 +24,7 @@ from laptop import stack as stacks
 from laptop.errors import UserError
 from pipelines import cli, cluster_run
 
-FIXTURE_OUTPUTS = json.loads((__import__("pathlib").Path(__file__).parent / "fixtures" / "stack_outputs.json")
-                             .read_text())
+FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
 RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -274,4 +276,16 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
     with pytest.raises(UserError) as caught:
         cli.run_wine()
     assert "answers" in caught.value.problem and "HTTP 404" in caught.value.problem
+    assert "inv doctor" in caught.value.fix
+
+
+def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):
+    """The stand-in really shuts down after the first poll: the next poll's refused connection is a UserError."""
+    server = stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.close())
+    monkeypatch.setattr(cluster_run, "time", clock)
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert f"the KFP endpoint {server.url} stopped answering while trying to return run {RUN_ID}" in \
+        caught.value.problem
     assert "inv doctor" in caught.value.fix
