@@ -68,14 +68,6 @@ def container(workload: dict, name: str | None = None) -> dict:
     raise ManifestMismatch([f"container {name or '(any)'} in {ident(workload)}"])
 
 
-def env_entry(item: dict, name: str) -> dict:
-    """The env entry with this name; ManifestMismatch when the container does not set it."""
-    for entry in item.get("env", []):
-        if entry.get("name") == name:
-            return entry
-    raise ManifestMismatch([f"env {name} in container {item.get('name')}"])
-
-
 def set_env(item: dict, name: str, value: str) -> None:
     """Set a plain env value, replacing any `valueFrom`; appends when absent."""
     env = item.setdefault("env", [])
