@@ -33,6 +33,7 @@ def stack_outputs(config: StackConfig, *, cluster: "Cluster", registry: "LocalRe
         "minio_secret_key": pulumi.Output.secret(kfp.secret_key),
         "pipeline_root": topology.PIPELINE_ROOT,
         "registry": registry.host,
-        "cluster": {"engine": config.engine, "name": cluster.name, "context": cluster.context, "arch": config.arch},
+        "cluster": {"engine": config.engine, "name": cluster.cluster_name, "context": cluster.context,
+                    "arch": config.arch},
         "kubeconfig": pulumi.Output.secret(cluster.kubeconfig),
     }

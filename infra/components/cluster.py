@@ -25,7 +25,7 @@ class Cluster(pulumi.ComponentResource):
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str]
     context: str
-    name: str
+    cluster_name: str
     engine: ClusterEngine | None   # None for `existing`
     create: command.local.Command | None
 
@@ -40,11 +40,11 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if config.engine == "existing":
             self.engine, self.create = None, None
-            self.context, self.name = target.context, target.cluster
+            self.context, self.cluster_name = target.context, target.cluster
             self.kubeconfig = pulumi.Output.secret(target.kubeconfig)
         else:
             self.engine = engine_for(config)
-            self.context, self.name = self.engine.context, config.cluster_name
+            self.context, self.cluster_name = self.engine.context, config.cluster_name
             self.create = command.local.Command(
                 f"{name}-{config.engine}",
                 create=self.engine.create_command(),
