@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, load_upstream, upstream_target
+from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, failure_reason, load_upstream, upstream_target
 from laptop.errors import UserError
 
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) is not installed")
@@ -86,3 +86,12 @@ def test_kfp_manifests_folder_without_the_renders_names_the_missing_file(tmp_pat
     (tmp_path / CLUSTER_FILE).write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: kubeflow}\n")
     with pytest.raises(UserError, match=NAMESPACED_FILE):
         load_upstream("2.17.0", kfp_manifests=tmp_path)
+
+
+def test_a_failed_fetch_is_reported_by_gits_own_line():
+    stderr = ('E1129 01:07:59.615159   29606 run.go:72] "command failed" err=<\n'
+              "\tfailed to run '/usr/bin/git fetch --depth=1 https://github.com/kubeflow/pipelines 9.9.9': "
+              "fatal: unable to access 'https://github.com/kubeflow/pipelines/': Could not resolve host: github.com\n"
+              "\t: exit status 128\n >\n")
+    assert failure_reason(stderr).endswith("Could not resolve host: github.com")
+    assert failure_reason("") == "(no message)"

@@ -53,6 +53,13 @@ def dump(objects: list[dict]) -> str:
     return yaml.dump_all(objects, Dumper=dumper, sort_keys=False)
 
 
+def failure_reason(stderr: str) -> str:
+    """The telling line of kubectl's multi-line error (git's `fatal: ...` when a fetch failed)."""
+    lines = [line.strip() for line in stderr.splitlines() if len(line.strip()) > 2]
+    telling = [line for line in lines if "fatal:" in line or "error:" in line.lower()]
+    return (telling or lines or ["(no message)"])[-1][:400]
+
+
 def kustomize(target: str) -> str:
     """`kubectl kustomize TARGET` (a folder or a remote git reference); its YAML text."""
     if not shutil.which("kubectl"):
@@ -61,7 +68,7 @@ def kustomize(target: str) -> str:
                         "or set kfp-laptop:kfpManifests to a pre-rendered folder")
     result = subprocess.run(["kubectl", "kustomize", target], capture_output=True, text=True)
     if result.returncode != 0:
-        raise UserError(f"rendering {target} failed: {result.stderr.strip().splitlines()[-1:] or ['(no message)']}",
+        raise UserError(f"rendering {target} failed: {failure_reason(result.stderr)}",
                         "the first render of a KFP version needs the network (GitHub); connect once, or set "
                         "kfp-laptop:kfpManifests to a folder rendered elsewhere")
     return result.stdout
