@@ -173,3 +173,17 @@ def test_an_object_defined_twice_after_patching_fails_naming_it(upstream):
                                                                                  "kfp-launcher")])
     with pytest.raises(ManifestMismatch, match="ConfigMap kubeflow kfp-launcher"):
         patch_all(twice, PatchSettings("amd64", "kind", MINIO_IMAGE))
+
+
+def test_only_kfp_server_pods_may_reach_mysql(kind_arm64):
+    """Upstream's MySQL root has no password: pipeline pods (user code, no KFP label) must not reach it."""
+    _, namespaced = kind_arm64
+    rule = _get(namespaced, "NetworkPolicy", "mysql-ingress")["spec"]["ingress"][0]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"application-crd-id": "kubeflow-pipelines"}}}]
+    clients = ("ml-pipeline", "cache-server", "metadata-grpc-deployment")
+    for name in clients:
+        labels = _get(namespaced, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert labels["application-crd-id"] == "kubeflow-pipelines", name
+    mysql = _get(namespaced, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
+    assert "exec" in mysql["livenessProbe"], "a probe from the node could be blocked by the policy"
+    assert mysql["startupProbe"]["failureThreshold"] * mysql["startupProbe"]["periodSeconds"] >= 300

@@ -8,6 +8,10 @@ from infra.manifests.objects import ManifestMismatch, find, find_all, pod_spec
 UI_SERVICE = "ml-pipeline-ui"
 # Servers that only talk SQL/gRPC/HTTP to each other; their ServiceAccounts have no Role bound.
 NO_API_ACCESS = ("mysql", "metadata-grpc-deployment", "metadata-envoy-deployment", "ml-pipeline-visualizationserver")
+# Workloads only KFP's own server pods may reach. MySQL keeps upstream's empty root password (see README, section KFP):
+# pipeline pods, which run user code, cannot connect to it. Its probes run inside the pod, so they are unaffected.
+KFP_SERVERS = {"application-crd-id": "kubeflow-pipelines"}
+ONLY_FROM_KFP = ("mysql",)
 
 
 def expose_ui(objects: list[dict]) -> None:
@@ -41,4 +45,11 @@ def network_policies(objects: list[dict]) -> None:
             "metadata": {"name": name, "namespace": workload["metadata"]["namespace"],
                          "labels": {"application-crd-id": "kubeflow-pipelines"}},
             "spec": {"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"],
-                     "ingress": [{"ports": ports}] if ports else []}})
+                     "ingress": [_rule(workload["metadata"]["name"], ports)] if ports else []}})
+
+
+def _rule(workload: str, ports: list[dict]) -> dict:
+    rule = {"ports": ports}
+    if workload in ONLY_FROM_KFP:
+        rule["from"] = [{"podSelector": {"matchLabels": dict(KFP_SERVERS)}}]
+    return rule

@@ -44,23 +44,20 @@ SIZES: dict[tuple[str, str], Size] = {
 INIT_DEFAULT = Size("10m", "16Mi", "64Mi", "100m")
 
 
-def _tcp(port) -> dict:
-    return {"tcpSocket": {"port": port}, "initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3}
-
-
-def _http(path: str, port) -> dict:
-    return {"httpGet": {"path": path, "port": port}, "initialDelaySeconds": 5, "periodSeconds": 10,
-            "timeoutSeconds": 3}
-
-
-# Probes for containers that have an endpoint but no upstream probe. Containers without any port (persistence agent,
-# viewer controller, metadata-writer, cache-deployer) have nothing to probe: a crash restarts them.
+# Probes for containers that have an endpoint but no upstream probe, as the check only; `add_probes` derives
+# startup (up to 5 minutes: a first MySQL initialisation under emulation is slow), liveness and readiness from it.
+# Containers without any port (persistence agent, viewer controller, metadata-writer, cache-deployer) have nothing to
+# probe: a crash restarts them.
 PROBES: dict[tuple[str, str], dict] = {
-    ("cache-server", "server"): _tcp("webhook-api"),
-    ("metadata-envoy-deployment", "container"): _http("/ready", "envoy-admin"),
-    ("ml-pipeline-scheduledworkflow", "ml-pipeline-scheduledworkflow"): _tcp("http"),
-    ("mysql", "mysql"): _tcp("mysql"),
+    ("cache-server", "server"): {"tcpSocket": {"port": "webhook-api"}},
+    ("metadata-envoy-deployment", "container"): {"httpGet": {"path": "/ready", "port": "envoy-admin"}},
+    ("ml-pipeline-scheduledworkflow", "ml-pipeline-scheduledworkflow"): {"tcpSocket": {"port": "http"}},
+    # In the pod, over loopback: answers only once the real server (not the init-time one) listens.
+    ("mysql", "mysql"): {"exec": {"command": ["mysqladmin", "ping", "-h", "127.0.0.1", "--silent"]}},
 }
+PROBE_TIMING = {"startupProbe": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 30},
+                "livenessProbe": {"periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6},
+                "readinessProbe": {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}}
 
 
 def _size_of(name: str, item: dict, init: bool) -> dict:
@@ -84,10 +81,9 @@ def size_for_laptop(objects: list[dict]) -> None:
 def add_probes(objects: list[dict]) -> None:
     for workload in workloads(objects):
         for item in pod_spec(workload).get("containers", []):
-            probe = PROBES.get((workload["metadata"]["name"], item["name"]))
-            if probe:
-                item.setdefault("livenessProbe", dict(probe))
-                item.setdefault("readinessProbe", dict(probe))
+            check = PROBES.get((workload["metadata"]["name"], item["name"]))
+            if check and not any(kind in item for kind in PROBE_TIMING):
+                item.update({kind: {**check, **timing} for kind, timing in PROBE_TIMING.items()})
 
 
 def memory_mib(quantity: str) -> float:
