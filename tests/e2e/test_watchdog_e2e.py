@@ -1,4 +1,4 @@
-"""End to end on kind: break the workflow-controller repeatedly, see the watchdog recover it, then run a pipeline.
+"""End to end on kind (or k3d): break the workflow-controller repeatedly, see the watchdog recover it, then run a pipeline.
 
 Opt-in (needs Docker, kind, pulumi, kubectl and a few minutes): `KFP_LAPTOP_E2E=1 inv test -k watchdog_e2e`.
 Uses this laptop's stack (creates it with `inv up` when none is up).
@@ -28,6 +28,7 @@ pytestmark = [
                               + ", ".join(NEEDED) + " (this one lacks: "
                               + (", ".join(b for b in NEEDED if not shutil.which(b)) or "nothing") + ")"),
 ]
+NODE_CONTAINER = {"kind": "{}-control-plane", "k3d": "k3d-{}-server-0"}   # the Docker container that is the node
 KILLS = 3                 # container kills; with the threshold lowered to this, the watchdog acts on the next check
 
 
@@ -46,8 +47,9 @@ def stack():
     from laptop.stack import find_outputs, up
 
     outputs = find_outputs() or up(yes=True)
-    if outputs["cluster"]["engine"] != "kind":
-        pytest.skip("this scenario kills containers through the kind node; the stack uses " + outputs["cluster"]["engine"])
+    if outputs["cluster"]["engine"] not in NODE_CONTAINER:
+        pytest.skip("this scenario kills containers through the node's container; engine "
+                    f"{outputs['cluster']['engine']} has none on this machine")
     return outputs
 
 
@@ -89,7 +91,7 @@ def quick_watchdog(kube):
 
 def test_watchdog_recovers_a_crashing_controller_and_pipelines_run_afterwards(stack, kube, quick_watchdog):
     core, plain, kubectl = kube
-    node = f"{stack['cluster']['name']}-control-plane"
+    node = NODE_CONTAINER[stack["cluster"]["engine"]].format(stack["cluster"]["name"])
     subprocess.run([*kubectl, "rollout", "status", f"deploy/{CONTROLLER}", "--timeout=300s"], check=True)
     (broken,) = controller_pods(core, plain)
 
