@@ -72,7 +72,7 @@ def controller_pods(core, plain) -> list[dict]:
 
 
 def running_container_id(node: str) -> str:
-    result = subprocess.run(["docker", "exec", node, "crictl", "ps", "--name", CONTROLLER, "--state", "Running", "-q"],
+    result = subprocess.run(["docker", "exec", node, "crictl", "ps", "--name", CONTROLLER, "--state", "running", "-q"],
                             capture_output=True, text=True)
     return result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
 
