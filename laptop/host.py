@@ -52,3 +52,17 @@ def require_docker_running(run: Callable[..., subprocess.CompletedProcess] = sub
     if result.returncode != 0:
         raise UserError("Docker is installed but not running",
                         "start Docker Desktop / OrbStack / `colima start`, or `sudo systemctl start docker` on Linux")
+
+
+def busy_ports(ports: dict[str, int]) -> dict[str, int]:
+    """The settings whose port something on 127.0.0.1 already holds (kind/k3d would fail late with a Docker error)."""
+    import socket as sockets
+
+    busy = {}
+    for key, port in ports.items():
+        with sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                busy[key] = port
+    return busy

@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.errors import UserError
-from laptop.host import INSTALL_HINTS, default_stack_name, detect_engine, require_docker_running, require_tools
+from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, require_docker_running,
+                         require_tools)
 from laptop.passphrase import passphrase_env
 
 
@@ -141,6 +142,8 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     config = _validated(raw, name)
     require_tools(config.engine)
     require_docker_running()
+    if not _outputs(selected, name):
+        _require_free_ports(config)
     if not yes:
         selected.preview(on_output=_print_line, color="always")
         _confirm(f"Apply these changes to stack `{name}`?", yes)
@@ -152,6 +155,17 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     outputs = _outputs(selected, name)
     print(summary(outputs), flush=True)
     return outputs
+
+
+def _require_free_ports(config: StackConfig) -> None:
+    """Before the first bring-up only: later, the stack's own cluster holds these ports."""
+    ports = {"kfpPort": config.kfp_port, "minioPort": config.minio_port,
+             "minioConsolePort": config.minio_console_port, "registryPort": config.registry_port}
+    busy = busy_ports(ports)
+    if busy:
+        key, port = next(iter(busy.items()))
+        raise UserError(f"port {port} on 127.0.0.1 ({PROJECT}:{key}) is already in use by another program",
+                        f"stop that program, or choose another port: `pulumi config set {PROJECT}:{key} PORT`")
 
 
 def summary(outputs: dict[str, Any]) -> str:

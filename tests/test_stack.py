@@ -11,7 +11,8 @@ from infra.cluster.engine import DATA_DIR_MARKER
 from laptop import stack
 from laptop.data_dir import purge_data_dir
 from laptop.errors import UserError
-from laptop.host import default_stack_name, detect_engine, require_docker_running, require_tools, sanitize_stack_name
+from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
+                         sanitize_stack_name)
 from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.port_forward import port_forward_commands
 
@@ -158,3 +159,16 @@ def test_confirmation_without_a_terminal_asks_for_yes(monkeypatch):
         stack._confirm("Destroy stack `x`?", yes=False)
     assert err.value.fix == "pass --yes"
     stack._confirm("Destroy stack `x`?", yes=True)
+
+
+def test_busy_ports_are_found_on_loopback():
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with socket.socket() as spare:
+            spare.bind(("127.0.0.1", 0))
+            free = spare.getsockname()[1]
+        assert busy_ports({"kfpPort": taken, "minioPort": free}) == {"kfpPort": taken}

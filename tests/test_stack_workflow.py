@@ -166,3 +166,19 @@ def test_port_forward_is_not_needed_when_the_cluster_publishes_ports(laptop, mon
     laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
     stack.port_forward("alice")
     assert "not needed" in capsys.readouterr().out
+
+
+def test_first_up_refuses_a_port_another_program_holds(laptop):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        laptop.stacks["fresh"] = FakeStack("fresh", config={"engine": "kind", "arch": "amd64",
+                                                            "kfpPort": str(taken)}, outputs={})
+        with pytest.raises(UserError) as err:
+            stack.up(stack="fresh", yes=True)
+    assert f"port {taken} on 127.0.0.1 (kfp-laptop:kfpPort) is already in use" in err.value.problem
+    assert "pulumi config set kfp-laptop:kfpPort PORT" in err.value.fix
+    assert ("up",) not in laptop.stacks["fresh"].calls
