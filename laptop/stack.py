@@ -52,14 +52,19 @@ def _require_stack(name: str):
     return stack
 
 
+def _last_error_line(err: Exception) -> str:
+    """The last line pulumi wrote to stderr (CommandError carries it only in its text)."""
+    lines = [line for line in str(err).split(" stderr:", 1)[-1].splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def _outputs(stack, name: str) -> dict[str, Any]:
     """Plain values with secrets revealed, as `pulumi stack output --json --show-secrets` prints them."""
     auto = _auto()
     try:
         return {key: item.value for key, item in stack.outputs().items()}
     except auto.CommandError as err:
-        detail = (getattr(err, "stderr", "") or str(err)).strip().splitlines()
-        raise UserError(f"could not read the outputs of stack `{name}`: {detail[-1] if detail else err}",
+        raise UserError(f"could not read the outputs of stack `{name}`: {_last_error_line(err)}",
                         "check that PULUMI_CONFIG_PASSPHRASE_FILE points at the passphrase this stack was "
                         "created with (default ~/.kfp-laptop/passphrase)") from None
 
@@ -119,6 +124,15 @@ def _print_line(line: str) -> None:
     print(line.rstrip("\n"), flush=True)
 
 
+def _stream(step: str, name: str, fix: str, run: Callable[[], Any]) -> None:
+    """Run a pulumi step whose progress is printed live; its failure becomes one message (the details are above)."""
+    try:
+        run()
+    except _auto().CommandError as err:
+        reason = _last_error_line(err)
+        raise UserError(f"`pulumi {step}` of stack `{name}` failed: {reason or 'see its message above'}", fix) from None
+
+
 def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
@@ -144,14 +158,11 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     require_docker_running()
     if not _outputs(selected, name):
         _require_free_ports(config)
+    fix = "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster"
     if not yes:
-        selected.preview(on_output=_print_line, color="always")
+        _stream("preview", name, fix, lambda: selected.preview(on_output=_print_line, color="always"))
         _confirm(f"Apply these changes to stack `{name}`?", yes)
-    try:
-        selected.up(on_output=_print_line, color="always")
-    except auto.CommandError:
-        raise UserError(f"`pulumi up` of stack `{name}` failed (its message is above)",
-                        "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster") from None
+    _stream("up", name, fix, lambda: selected.up(on_output=_print_line, color="always"))
     outputs = _outputs(selected, name)
     print(summary(outputs), flush=True)
     return outputs
@@ -183,17 +194,13 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     from laptop.data_dir import purge_data_dir
 
     _require_pulumi()
-    auto = _auto()
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = _validated(_raw_config(selected), name)
     what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
     _confirm(what + (f" and delete {config.data_dir}?" if purge else "?"), yes)
-    try:
-        selected.destroy(on_output=_print_line, color="always")
-    except auto.CommandError:
-        raise UserError(f"`pulumi destroy` of stack `{name}` failed (its message is above)",
-                        "fix what it names, then run `inv down` again") from None
+    _stream("destroy", name, "fix what it names, then run `inv down` again",
+            lambda: selected.destroy(on_output=_print_line, color="always"))
     if purge:
         purge_data_dir(config.data_dir)
         print(f"deleted {config.data_dir}", flush=True)

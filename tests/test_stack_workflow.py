@@ -182,3 +182,17 @@ def test_first_up_refuses_a_port_another_program_holds(laptop):
     assert f"port {taken} on 127.0.0.1 (kfp-laptop:kfpPort) is already in use" in err.value.problem
     assert "pulumi config set kfp-laptop:kfpPort PORT" in err.value.fix
     assert ("up",) not in laptop.stacks["fresh"].calls
+
+
+def test_a_failed_up_is_one_message_with_pulumis_last_error(laptop):
+    class FailingStack(FakeStack):
+        def up(self, on_output=None, color=None):
+            raise auto.CommandError(auto.CommandResult(stdout="", code=255, stderr=(
+                "error: update failed\nerror: kfp-laptop:kfpPort = '0': a TCP port number between 1 and 65535")))
+
+    laptop.stacks["bob"] = FailingStack("bob", config={"engine": "kind", "arch": "amd64"}, outputs=OUTPUTS)
+    with pytest.raises(UserError) as err:
+        stack.up(stack="bob", yes=True)
+    assert err.value.problem == ("`pulumi up` of stack `bob` failed: "
+                                 "error: kfp-laptop:kfpPort = '0': a TCP port number between 1 and 65535")
+    assert "inv doctor" in err.value.fix
