@@ -80,11 +80,21 @@ def get_run(client, endpoints: Endpoints, run_id: str) -> dict:
 
 
 def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float | None = None,
-           timeout_seconds: float = FOLLOW_TIMEOUT_SECONDS) -> dict:
+           timeout_seconds: float | None = None) -> dict:
     """Poll the run, printing each task (and loop iteration) as its state changes, until the run ends.
 
     Polls `get_run` rather than `wait_for_run_completion`, which never returns for a CANCELED run.
     """
+    try:
+        return _follow(client, endpoints, run_id, console, POLL_SECONDS if poll_seconds is None else poll_seconds,
+                       FOLLOW_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds)
+    except KeyboardInterrupt:
+        raise UserError(f"stopped following run {run_id}; it keeps running on the cluster",
+                        f"`inv status {run_id}` shows where it is, or open {endpoints.run_url(run_id)}") from None
+
+
+def _follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float,
+            timeout_seconds: float) -> dict:
     seen: dict[str, str] = {}
     started = time.monotonic()
     while True:
@@ -98,7 +108,7 @@ def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_sec
         if time.monotonic() - started > timeout_seconds:
             raise UserError(f"run {run_id} is still {run_state(run)} after {timeout_seconds:.0f} s",
                             f"follow it with `inv status {run_id}` or at {endpoints.run_url(run_id)}")
-        time.sleep(POLL_SECONDS if poll_seconds is None else poll_seconds)
+        time.sleep(poll_seconds)
 
 
 def pod_log(endpoints: Endpoints, pod_name: str, timeout: float = 10.0) -> str:

@@ -289,3 +289,24 @@ def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):
     assert f"the KFP endpoint {server.url} stopped answering while trying to return run {RUN_ID}" in \
         caught.value.problem
     assert "inv doctor" in caught.value.fix
+
+
+def test_ctrl_c_while_following_says_the_run_goes_on(stand_in_for, monkeypatch):
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    monkeypatch.setattr(cluster_run, "time", SimpleNamespace(monotonic=time.monotonic, sleep=interrupt))
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert caught.value.problem == f"stopped following run {RUN_ID}; it keeps running on the cluster"
+    assert f"inv status {RUN_ID}" in caught.value.fix
+
+
+def test_a_run_that_outlasts_the_wait(stand_in_for, monkeypatch):
+    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    monkeypatch.setattr(cluster_run, "FOLLOW_TIMEOUT_SECONDS", 0)
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert caught.value.problem == f"run {RUN_ID} is still RUNNING after 0 s"
+    assert f"inv status {RUN_ID}" in caught.value.fix
