@@ -157,3 +157,10 @@ def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
     k3d = engine_for(config("k3d", tmp_path)).config_document()
     assert kind["nodes"][0]["extraMounts"][0]["containerPath"] == topology.NODE_DATA_DIR
     assert k3d["volumes"][0]["volume"].endswith(f":{topology.NODE_DATA_DIR}")
+
+
+def test_registry_teardown_never_fails_a_destroy(tmp_path):
+    """`docker rm`/`network disconnect` of something already gone must not block `pulumi destroy`."""
+    host, spec = Host(tmp_path, tools=()), registry.registry_spec(config("kind", tmp_path))
+    for step in (registry.remove_command(spec), registry.disconnect_command(spec, "kind")):
+        assert host.run(step).returncode == 0

@@ -172,3 +172,22 @@ def test_busy_ports_are_found_on_loopback():
             spare.bind(("127.0.0.1", 0))
             free = spare.getsockname()[1]
         assert busy_ports({"kfpPort": taken, "minioPort": free}) == {"kfpPort": taken}
+
+
+def test_forwards_that_exit_are_restarted_until_ctrl_c(bin_dir, tmp_path, monkeypatch):
+    """Real processes (a stand-in `kubectl` that exits at once, as a forward does when its pod restarts)."""
+    import laptop.port_forward as forwarding
+
+    log = tmp_path / "forwards.log"
+    bin_dir("kubectl", f'echo "$*" >> {log}')
+    ticks, real_sleep = iter(range(3)), forwarding.time.sleep
+
+    def sleep(_seconds):
+        if next(ticks, None) is None:
+            raise KeyboardInterrupt
+        real_sleep(0.2)   # let the stand-ins exit so they count as ended
+    monkeypatch.setattr(forwarding.time, "sleep", sleep)
+    commands = [["kubectl", "port-forward", "service/a", "1:1"], ["kubectl", "port-forward", "service/b", "2:2"]]
+    forwarding.keep_forwarding(commands, restart_delay=0)
+    started = log.read_text().splitlines()
+    assert started.count("port-forward service/a 1:1") >= 2 and started.count("port-forward service/b 2:2") >= 2
