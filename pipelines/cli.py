@@ -143,9 +143,10 @@ def logs(run_id: str, task=None, stack=None) -> None:
 
     endpoints, client = _stack_client(stack)
     with_pods = [t for t in tasks_of(get_run(client, endpoints, run_id)) if t.pod_name]
-    chosen = [t for t in with_pods if task is None or task in (t.name, t.label)]
+    # A task matches by any name on its path, so `--task train-candidate` also finds pods nested under that task.
+    chosen = [t for t in with_pods if task is None or task in t.path or task == t.label]
     if not chosen:
-        names = ", ".join(sorted({t.name for t in with_pods})) or "none yet"
+        names = ", ".join(sorted({name for t in with_pods for name in t.path})) or "none yet"
         raise UserError(f"run {run_id} has no task {task!r} with a pod" if task else f"run {run_id} has no pods yet",
                         f"tasks with logs: {names}")
     for item in chosen:

@@ -18,12 +18,16 @@ STATE_STYLES = {"SUCCEEDED": "green", "FAILED": "bold red", "CANCELED": "yellow"
 @dataclass(frozen=True)
 class TaskState:
     task_id: str
-    label: str               # path of display names from the top, e.g. "tune › iteration-0 › train-candidate"
+    path: tuple[str, ...]    # display names from the top, e.g. ("tune", "iteration-0", "train-candidate")
     name: str
     state: str
     parent_id: str | None
     pod_name: str | None
     error: str | None
+
+    @property
+    def label(self) -> str:
+        return " › ".join(self.path)
 
 
 def run_state(run: dict) -> str:
@@ -35,15 +39,15 @@ def tasks_of(run: dict) -> list[TaskState]:
     details = (run.get("run_details") or {}).get("task_details") or []
     by_id = {d.get("task_id"): d for d in details}
 
-    def label(detail: dict) -> str:
+    def path(detail: dict) -> tuple[str, ...]:
         names, seen = [], set()
         while detail is not None and detail.get("task_id") not in seen:
             seen.add(detail.get("task_id"))
             names.append(detail.get("display_name") or detail.get("task_id") or "?")
             detail = by_id.get(detail.get("parent_task_id"))
-        return " › ".join(reversed(names))
+        return tuple(reversed(names))
 
-    tasks = [TaskState(task_id=str(d.get("task_id")), label=label(d), name=d.get("display_name") or "?",
+    tasks = [TaskState(task_id=str(d.get("task_id")), path=path(d), name=d.get("display_name") or "?",
                        state=str(d.get("state") or "PENDING"), parent_id=d.get("parent_task_id") or None,
                        pod_name=d.get("pod_name") or None, error=((d.get("error") or {}).get("message") or None))
              for d in details]

@@ -310,3 +310,13 @@ def test_a_run_that_outlasts_the_wait(stand_in_for, monkeypatch):
         cli.run_quickstart()
     assert caught.value.problem == f"run {RUN_ID} is still RUNNING after 0 s"
     assert f"inv status {RUN_ID}" in caught.value.fix
+
+
+def test_logs_of_a_task_include_pods_nested_under_it(stand_in_for, capsys):
+    """As when a task is a DAG node whose driver and executor pods are its children."""
+    nested = [task("t-root", "root", "SUCCEEDED"), task("t-eval", "evaluate-model", "SUCCEEDED", "t-root"),
+              task("t-exec", "executor", "SUCCEEDED", "t-eval", "wine-tuning-eval-exec")]
+    stand_in_for([snapshot("SUCCEEDED", *nested)], logs={"wine-tuning-eval-exec": "wine result: {}\n"})
+    cli.logs(RUN_ID, task="evaluate-model")
+    out = capsys.readouterr().out
+    assert "root › evaluate-model › executor" in out and "wine result: {}" in out
