@@ -19,18 +19,16 @@ DEFAULT_ROOT = Path("local_outputs")
 class WineResult:
     summary: dict          # hyperparameters, cv_accuracy, test_accuracy, test_f1_macro
     model_path: str
-    summary_path: str
     run_folder: str        # this run's artifacts, under the pipeline root
 
 
-def init_local(pipeline_root: Path = DEFAULT_ROOT) -> Path:
+def init_local(pipeline_root: Path = DEFAULT_ROOT) -> None:
     """Point kfp.local at `pipeline_root` with the subprocess runner in THIS interpreter (no venv per task)."""
     from kfp import local
 
     root = Path(pipeline_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
-    return root
 
 
 def run_pipeline(pipeline, arguments: dict):
@@ -48,9 +46,9 @@ def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROO
     init_local(pipeline_root)
     pipeline = build_wine_pipeline(components(flavour), parallelism=arguments.parallelism)
     outputs = run_pipeline(pipeline, arguments.pipeline_arguments()).outputs
-    summary_path = outputs["summary"].path
-    return WineResult(summary=json.loads(Path(summary_path).read_text()), model_path=outputs["best_model"].path,
-                      summary_path=summary_path, run_folder=str(Path(summary_path).parent.parent))
+    summary_path = Path(outputs["summary"].path)     # <run folder>/evaluate-model/summary
+    return WineResult(summary=json.loads(summary_path.read_text()), model_path=outputs["best_model"].path,
+                      run_folder=str(summary_path.parent.parent))
 
 
 def run_quickstart_locally(arguments: dict, pipeline_root: Path = DEFAULT_ROOT) -> int:
