@@ -19,12 +19,17 @@ class WineArguments:
         return {"neighbors": list(self.neighbors), "test_size": self.test_size, "random_state": self.random_state}
 
 
+def _flag(name: str) -> str:
+    """The option as invoke spells it: `-a` for one letter, `--test-size` for `test_size`."""
+    return f"-{name}" if len(name) == 1 else f"--{name.replace('_', '-')}"
+
+
 def _number(name: str, value, kind: type, example: str):
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise UserError(f"--{name.replace('_', '-')} must be {'an integer' if kind is int else 'a number'}, "
-                        f"got {value!r}", f"pass e.g. --{name.replace('_', '-')} {example}") from None
+        raise UserError(f"{_flag(name)} must be {'an integer' if kind is int else 'a number'}, got {value!r}",
+                        f"pass e.g. {_flag(name)} {example}") from None
 
 
 def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_state=None) -> WineArguments:

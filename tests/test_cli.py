@@ -55,8 +55,9 @@ def test_invalid_wine_arguments_stop_before_anything_runs(nothing_may_run, argum
 
 
 def test_invalid_quickstart_argument(nothing_may_run):
-    with pytest.raises(UserError, match="-b must be an integer, got 'two'"):
+    with pytest.raises(UserError) as caught:
         cli.run_quickstart(b="two")
+    assert caught.value.problem == "-b must be an integer, got 'two'" and caught.value.fix == "pass e.g. -b 3"
 
 
 @pytest.mark.parametrize("call", [lambda: cli.run_wine(target="cluster"), lambda: cli.run_quickstart(target="cluster"),
