@@ -67,6 +67,7 @@ def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, ne
     assert cluster["logging"] == "stderr", "the kubeconfig (stdout) must never be logged"
     (provider,) = run.of_type("pulumi:providers:kubernetes")
     assert SECRET_SIG in provider.inputs["kubeconfig"] and provider.inputs["context"] == f"{engine}-kfp"
+    assert str(provider.inputs["deleteUnreachable"]).lower() == "true", "`inv down` works even if the cluster was deleted by hand"
     assert network in steps["registry-network"]["create"]
 
 
@@ -97,6 +98,7 @@ def test_existing_creates_no_cluster_and_targets_only_the_current_context(kfp_fi
     assert set(commands(run)) == {"registry-container", "readiness-wait"}
     (provider,) = run.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "team"
+    assert str(provider.inputs.get("deleteUnreachable")).lower() == "false", "an unreachable team cluster keeps its state"
     kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"]["value"])
     assert [c["name"] for c in kubeconfig["contexts"]] == ["team"]
     assert [c["name"] for c in kubeconfig["clusters"]] == ["team-cluster"]

@@ -57,5 +57,8 @@ class Cluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"],
                                             delete_before_replace=True))
             self.kubeconfig = pulumi.Output.secret(self.create.stdout)
-        self.provider = k8s.Provider(f"{name}-provider", kubeconfig=self.kubeconfig, context=self.context, opts=child)
+        # A kind/k3d cluster deleted behind Pulumi's back takes its objects with it: drop them from the state instead
+        # of failing `pulumi destroy`. Never for `existing`: an unreachable team cluster is not a deleted one.
+        self.provider = k8s.Provider(f"{name}-provider", kubeconfig=self.kubeconfig, context=self.context,
+                                     delete_unreachable=self.engine is not None, opts=child)
         self.register_outputs({"kubeconfig": self.kubeconfig, "context": self.context})
