@@ -1,7 +1,7 @@
 """`inv render` and `inv image-plan`: what the stack would install, offline, without a cluster or Pulumi.
 
-Both read the same upstream source and run the same patching as the Pulumi program (`infra.manifests`); only the
-generated credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov).
+Both read the same upstream source and run the same pure functions as the Pulumi program; only the generated
+credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov).
 """
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from infra.cluster.registry import local_registry_hosting, registry_spec
 from infra.config import ConfigError, StackConfig, from_raw
 from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
+from infra.topology import NAMESPACE
 from laptop.errors import UserError
+from watchdog.objects import package_sources, watchdog_objects
 
-FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml")
+FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml", "20-watchdog.yaml", "30-registry.yaml")
 PLACEHOLDER = "<generated per stack by pulumi-random>"
 VERDICT_STYLE = {SUBSTITUTED: "yellow", NEEDS_EMULATION: "bold red"}
 
@@ -31,20 +34,28 @@ def render_config(arch: str | None, kfp_manifests: str | None, kfp_version: str 
         raise UserError(str(err), "pass --arch amd64|arm64, --kfp-version X.Y.Z or --kfp-manifests FOLDER") from None
 
 
+def stack_objects(config: StackConfig) -> list[list[dict]]:
+    """The Kubernetes objects of the stack, one list per file of `FILES`, from the same pure functions the
+    components register: KfpPlatform (cluster-scoped, then namespaced with the Secret), Watchdog, LocalRegistry."""
+    cluster_scoped, namespaced = patch_all(load_upstream(config.kfp_version, config.kfp_manifests),
+                                           PatchSettings.from_config(config))
+    return [cluster_scoped, [artifact_secret(PLACEHOLDER, PLACEHOLDER), *namespaced],
+            watchdog_objects(NAMESPACE, package_sources()),
+            [local_registry_hosting(registry_spec(config))]]
+
+
 def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | None = None,
               kfp_version: str | None = None) -> list[Path]:
-    """Write every object KfpPlatform would register, in install order, as plain YAML; returns the files."""
+    """Write every Kubernetes object the stack would apply, in install order, as plain YAML; returns the files."""
     config = render_config(arch, kfp_manifests, kfp_version)
-    upstream = load_upstream(config.kfp_version, config.kfp_manifests)
-    cluster_scoped, namespaced = patch_all(upstream, PatchSettings.from_config(config))
-    secret = artifact_secret(PLACEHOLDER, PLACEHOLDER)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    files = [folder / name for name in FILES]
-    files[0].write_text(dump(cluster_scoped))
-    files[1].write_text(dump([secret, *namespaced]))
-    Console(stderr=True).print(f"wrote {len(cluster_scoped) + len(namespaced) + 1} objects of KFP "
-                               f"{config.kfp_version} for {config.arch} to {folder}/", highlight=False)
+    files = []
+    for name, objects in zip(FILES, stack_objects(config)):
+        files.append(folder / name)
+        files[-1].write_text(dump(objects))
+    Console(stderr=True).print(f"wrote the objects of KFP {config.kfp_version} for {config.arch} "
+                               f"to {', '.join(str(f) for f in files)}", highlight=False)
     return files
 
 

@@ -124,3 +124,16 @@ def test_the_program_checks_the_manifests_before_creating_the_cluster(tmp_path, 
     result = run_program({"engine": "kind", "arch": "amd64", "kfpManifests": str(tmp_path)})
     assert isinstance(result.error, pulumi.RunError) and "not found: Deployment ml-pipeline" in str(result.error)
     assert result.resources == []
+
+
+def test_inv_render_writes_exactly_what_the_component_registers(objects, kfp_fixture, tmp_path):
+    from infra.manifests.source import parse
+    from infra.render import render_to
+
+    files = render_to(tmp_path, arch="arm64", kfp_manifests=str(kfp_fixture))
+    rendered = [o for f in files[:2] for o in parse(f.read_text())]
+
+    def keys(items):
+        return sorted((o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in items)
+
+    assert keys(rendered) == keys(objects)

@@ -16,8 +16,10 @@ def rendered(tmp_path_factory, kfp_fixture):
     return [parse(f.read_text()) for f in files]
 
 
-def test_render_writes_cluster_scoped_then_namespaced_objects(rendered):
-    cluster_scoped, namespaced = rendered
+def test_render_writes_every_object_the_stack_applies_in_install_order(rendered):
+    cluster_scoped, namespaced, watchdog, registry = rendered
+    assert any(o["kind"] == "Deployment" for o in watchdog)
+    assert registry[0]["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
     assert cluster_scoped[0]["kind"] == "Namespace"
     assert all("namespace" not in o["metadata"] for o in cluster_scoped)
     assert all(o["metadata"]["namespace"] == t.NAMESPACE for o in namespaced)
@@ -26,13 +28,13 @@ def test_render_writes_cluster_scoped_then_namespaced_objects(rendered):
 
 
 def test_render_holds_placeholders_never_credentials(rendered):
-    _, namespaced = rendered
+    namespaced = rendered[1]
     secret = next(o for o in namespaced if o["kind"] == "Secret" and o["metadata"]["name"] == t.ARTIFACT_SECRET)
     assert secret["stringData"] == {"accesskey": PLACEHOLDER, "secretkey": PLACEHOLDER}
 
 
 def test_render_applies_the_requested_arch(rendered):
-    _, namespaced = rendered
+    namespaced = rendered[1]
     grpc = next(o for o in namespaced if o["metadata"]["name"] == "metadata-grpc-deployment" and o["kind"] == "Deployment")
     assert grpc["spec"]["template"]["spec"]["containers"][0]["image"].startswith("ghcr.io/deploykf/")
 
