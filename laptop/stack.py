@@ -148,6 +148,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     auto = _auto()
     name = stack or default_stack_name()
     selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options(passphrase_env(create=True)))
+    print(f"stack {name} (local state; `pulumi stack select {name}` for plain pulumi commands)", flush=True)
     raw = _raw_config(selected)
     for key, value in detected_defaults(raw).items():
         selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
