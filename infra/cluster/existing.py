@@ -50,10 +50,13 @@ def select_context(kubeconfig: dict, context: str | None) -> ExistingCluster:
         raise KubeconfigError(f"{wanted} not in the kubeconfig (contexts: {available}); "
                               "set kfp-laptop:kubeContext to one of them")
     entry = contexts[name]
-    pick = lambda section, key: [i for i in kubeconfig.get(section) or [] if i.get("name") == entry.get(key)]  # noqa: E731
+
+    def named(section: str, key: str) -> list[dict]:
+        return [item for item in kubeconfig.get(section) or [] if item.get("name") == entry.get(key)]
+
     minimal = {"apiVersion": "v1", "kind": "Config", "current-context": name,
                "contexts": [{"name": name, "context": entry}],
-               "clusters": pick("clusters", "cluster"), "users": pick("users", "user")}
+               "clusters": named("clusters", "cluster"), "users": named("users", "user")}
     return ExistingCluster(context=name, cluster=entry.get("cluster", name),
                            kubeconfig=yaml.safe_dump(minimal, sort_keys=False))
 
