@@ -115,6 +115,7 @@ def test_arm64_substitutes_the_metadata_store_and_flags_amd64_only_images(upstre
     assert plan["ghcr.io/kubeflow/kfp-metadata-writer:2.17.0"].verdict == NEEDS_EMULATION
     assert plan["ghcr.io/kubeflow/kfp-driver:2.17.0"].verdict == NATIVE, "env *_IMAGE values are planned too"
     assert plan["quay.io/argoproj/argoexec:v4.0.5"].verdict == NATIVE, "--executor-image is planned too"
+    assert plan["ghcr.io/containerd/busybox"].verdict == NATIVE, "the cache's step image (a ConfigMap key) too"
     assert plan[MINIO_IMAGE].verdict == NATIVE
 
 

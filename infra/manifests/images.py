@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from infra.manifests.objects import pod_spec, workloads
+from infra.manifests.objects import find_all, pod_spec, workloads
 
 NATIVE, SUBSTITUTED, NEEDS_EMULATION = "native", "substituted", "needs-emulation"
 
@@ -64,7 +64,12 @@ def decide(image: str, arch: str) -> ImageDecision:
 
 def _image_slots(objects: list[dict]) -> Iterator[tuple[dict, str]]:
     """(holder, key) for every place an image reference lives: container images, `*_IMAGE` env values (the API
-    server's driver and launcher) and the workflow-controller's `--executor-image` argument."""
+    server's driver and launcher), the workflow-controller's `--executor-image` argument and ConfigMap keys named
+    `...Image` (`cacheImage`: the image of cached steps' pods)."""
+    for config_map in find_all(objects, "ConfigMap"):
+        for key, value in (config_map.get("data") or {}).items():
+            if key.endswith("Image") and value:
+                yield config_map["data"], key
     for workload in workloads(objects):
         spec = pod_spec(workload)
         for item in spec.get("containers", []) + spec.get("initContainers", []):
