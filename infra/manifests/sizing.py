@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubernetes.utils import parse_quantity
+
 from infra.manifests.objects import containers, find_all, pod_spec, workloads
 
 
@@ -87,11 +89,8 @@ def add_probes(objects: list[dict]) -> None:
 
 
 def memory_mib(quantity: str) -> float:
-    """A Kubernetes memory quantity (Ki/Mi/Gi or plain bytes) in MiB."""
-    for suffix, factor in (("Ki", 1 / 1024), ("Mi", 1), ("Gi", 1024)):
-        if quantity.endswith(suffix):
-            return float(quantity[: -len(suffix)]) * factor
-    return float(quantity) / 2**20
+    """A Kubernetes memory quantity (any suffix the API accepts) in MiB."""
+    return float(parse_quantity(quantity)) / 2**20
 
 
 def memory_requests_mib(objects: list[dict]) -> float:
