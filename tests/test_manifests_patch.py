@@ -188,3 +188,12 @@ def test_only_kfp_server_pods_may_reach_mysql(kind_arm64):
     mysql = _get(namespaced, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
     assert "exec" in mysql["livenessProbe"], "a probe from the node could be blocked by the policy"
     assert mysql["startupProbe"]["failureThreshold"] * mysql["startupProbe"]["periodSeconds"] >= 300
+
+
+def test_everything_missing_is_named_at_once(upstream):
+    gone = {("Deployment", "ml-pipeline"), ("ConfigMap", "kfp-launcher")}
+    older = UpstreamManifests(upstream.cluster_scoped,
+                              [o for o in upstream.platform if (o["kind"], o["metadata"]["name"]) not in gone])
+    with pytest.raises(ManifestMismatch) as err:
+        patch_all(older, PatchSettings("amd64", "kind", MINIO_IMAGE))
+    assert err.value.missing == ["Deployment ml-pipeline", "ConfigMap kfp-launcher"]

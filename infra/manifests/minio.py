@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from infra import topology as t
-from infra.manifests.objects import ManifestMismatch, container, find, remove, set_env
+from infra.manifests.objects import ManifestMismatch, container, find, find_all, remove, set_env
 
 SEAWEEDFS = "seaweedfs"
 MINIO_UID = 10001                 # the image has no fixed user; a high UID keeps it apart from host users
@@ -120,6 +120,11 @@ def _artifact_repository(config_map: dict) -> None:
     config_map["data"]["artifactRepository"] = yaml.safe_dump(repo, sort_keys=False)
 
 
+# What the MinIO wiring changes: all named at once when a release lacks some.
+REQUIRED = (("Deployment", "ml-pipeline"), ("Deployment", "ml-pipeline-ui"),
+            ("ConfigMap", "workflow-controller-configmap"), ("ConfigMap", "kfp-launcher"), ("Secret", t.ARTIFACT_SECRET))
+
+
 def upstream_object_store(obj: dict) -> bool:
     """Part of the object store upstream ships: named after it, or a Service selecting it (2.15's `minio-service`
     alias for SeaweedFS). The artifact Secret keeps its historical name and is handled on its own."""
@@ -132,11 +137,13 @@ def upstream_object_store(obj: dict) -> bool:
 
 def wire_minio(objects: list[dict], image: str) -> None:
     """Point every object-store reference at MinIO and add MinIO; the numbers follow the field notes' list."""
+    missing = [f"{kind} {name}" for kind, name in REQUIRED if not find_all(objects, kind, name)]
+    if missing:
+        raise ManifestMismatch(missing)
     api_server = container(find(objects, "Deployment", "ml-pipeline"))
     ui = container(find(objects, "Deployment", "ml-pipeline-ui"))
     controller_config = find(objects, "ConfigMap", "workflow-controller-configmap")
     launcher_config = find(objects, "ConfigMap", "kfp-launcher")
-    find(objects, "Secret", t.ARTIFACT_SECRET)
     # 1. Upstream's own object store goes, whatever its kind (SeaweedFS since 2.15, MinIO before).
     objects[:] = [o for o in objects if not upstream_object_store(o)]
     # 2. API server
