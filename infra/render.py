@@ -61,9 +61,10 @@ def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | Non
 
 def print_image_plan(arch: str | None = None, kfp_manifests: str | None = None,
                      kfp_version: str | None = None) -> None:
+    """Every image of the stack's pods (KFP, MinIO, watchdog) and what runs on the cluster's architecture."""
     config = render_config(arch, kfp_manifests, kfp_version)
     objects = patch_upstream(load_upstream(config.kfp_version, config.kfp_manifests), PatchSettings.from_config(config))
-    plan = plan_images(objects, config.arch)
+    plan = plan_images(objects + watchdog_objects(NAMESPACE, package_sources()), config.arch)
     table = Table(title=f"Images of KFP {config.kfp_version} on {config.arch}")
     table.add_column("image", overflow="fold")
     table.add_column("runs as", overflow="fold")

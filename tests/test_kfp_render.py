@@ -43,6 +43,7 @@ def test_image_plan_shows_what_needs_emulation(kfp_fixture, capsys):
     print_image_plan(arch="arm64", kfp_manifests=str(kfp_fixture))
     out = capsys.readouterr().out
     assert "substituted" in out and "needs-emulation" in out and "Rosetta" in out
+    assert "python:" in out, "the watchdog's image is planned too"
 
 
 def test_a_bad_option_is_a_user_error(kfp_fixture, tmp_path):

@@ -27,6 +27,7 @@ ARM64_REPOSITORIES = {
     "ghcr.io/deploykf/ml_metadata_store_server": (NATIVE, "deployKF's arm64 build"),
     "quay.io/argoproj/": (NATIVE, "multi-arch"),
     "mysql": (NATIVE, "multi-arch official image"),
+    "python": (NATIVE, "multi-arch official image"),
     "docker.io/alpine": (NATIVE, "multi-arch official image"),
     "ghcr.io/containerd/busybox": (NATIVE, "multi-arch"),
     "quay.io/minio/minio": (NATIVE, "multi-arch release (.hotfix tags are amd64 only)"),
