@@ -95,3 +95,18 @@ def test_a_failed_fetch_is_reported_by_gits_own_line():
               "\t: exit status 128\n >\n")
     assert failure_reason(stderr).endswith("Could not resolve host: github.com")
     assert failure_reason("") == "(no message)"
+
+
+@needs_kubectl
+def test_a_render_finished_concurrently_by_another_run_is_kept(tmp_path, local_upstream):
+    target, _ = local_upstream
+    cache = tmp_path / "cache"
+
+    def other_run_finishes_first(tree, version):
+        if tree == "env/platform-agnostic" and not (cache / "kfp-9.9.9").exists():
+            load_upstream(version, cache=cache, target=target)      # the concurrent run
+        return target(tree, version)
+
+    upstream = load_upstream("9.9.9", cache=cache, target=other_run_finishes_first)
+    assert upstream.cluster_scoped[0]["kind"] == "Namespace"
+    assert [p.name for p in cache.iterdir()] == ["kfp-9.9.9"], "no staging folder is left behind"

@@ -82,9 +82,17 @@ def render_to_cache(version: str, folder: Path,
     try:
         for file, tree in UPSTREAM_TREES.items():
             (staging / file).write_text(kustomize(target(tree, version)))
-        staging.rename(folder)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not is_complete(folder):   # else a concurrent run (a second preview) finished first: same render
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def is_complete(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in UPSTREAM_TREES)
 
 
 def read_folder(folder: Path) -> UpstreamManifests:
@@ -101,7 +109,7 @@ def load_upstream(version: str, kfp_manifests: Path | None = None, cache: Path |
     if kfp_manifests is not None:
         return read_folder(Path(kfp_manifests))
     folder = (cache or cache_root()) / f"kfp-{version}"
-    if not all((folder / f).is_file() for f in UPSTREAM_TREES):
+    if not is_complete(folder):
         shutil.rmtree(folder, ignore_errors=True)
         render_to_cache(version, folder, target)
     return read_folder(folder)
