@@ -1,8 +1,9 @@
-"""End to end on a real machine (Docker, kind, kubectl, Pulumi CLI): `inv up`, a wine run on the cluster, an image
-pushed to the local registry and run in a pod, then `inv down` + `inv up`: the run and its artifacts survive.
+"""End to end on a real machine (Docker, kind and/or k3d, kubectl, Pulumi CLI), for each engine installed: `inv up`,
+a wine run on the cluster, an image pushed to the local registry and run in a pod, then `inv down` + `inv up`: the
+run and its artifacts survive.
 
-Opt-in: `KFP_LAPTOP_E2E=1 python -m pytest tests/e2e/test_cluster_e2e.py` (or `inv test --e2e`). It uses its own
-stack, cluster name and ports, so it never touches the laptop's own stack; it purges what it made at the end.
+Opt-in: `KFP_LAPTOP_E2E=1 python -m pytest tests/e2e/test_cluster_e2e.py` (or `inv test --e2e`). Each engine uses
+its own stack, cluster name and ports, so it never touches the laptop's own stack; it purges what it made at the end.
 """
 from __future__ import annotations
 
@@ -17,39 +18,53 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-TOOLS = ("docker", "kind", "kubectl", "pulumi")
+TOOLS = ("docker", "kubectl", "pulumi")
 if os.environ.get("KFP_LAPTOP_E2E") != "1":
-    pytest.skip("end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with Docker, kind, kubectl and the Pulumi CLI",
-                allow_module_level=True)
+    pytest.skip("end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with Docker, kind and/or k3d, kubectl and the "
+                "Pulumi CLI", allow_module_level=True)
 _missing = [tool for tool in TOOLS if not shutil.which(tool)]
-if _missing:
-    pytest.skip(f"end-to-end test needs {', '.join(_missing)} on PATH", allow_module_level=True)
+ENGINES = [engine for engine in ("kind", "k3d") if shutil.which(engine)]
+if _missing or not ENGINES:
+    pytest.skip(f"end-to-end test needs {', '.join(_missing or ['kind or k3d'])} on PATH", allow_module_level=True)
 
-STACK = f"e2e-{socket.gethostname().split('.')[0].lower()}"[:40]
-SETTINGS = {"engine": "kind", "clusterName": "kfp-e2e", "kfpPort": "18080", "minioPort": "19000",
-            "minioConsolePort": "19001", "registryPort": "15001"}
+HOST = socket.gethostname().split(".")[0].lower()[:20]
+# Each engine gets its own stack, cluster and ports, so neither touches the laptop's own stack.
+SETTINGS = {
+    "kind": {"clusterName": "kfp-e2e-kind", "kfpPort": "18080", "minioPort": "19000", "minioConsolePort": "19001",
+             "registryPort": "15001"},
+    "k3d": {"clusterName": "kfp-e2e-k3d", "kfpPort": "28080", "minioPort": "29000", "minioConsolePort": "29001",
+            "registryPort": "25001"},
+}
 
 
-def _configure_stack() -> None:
+def _stack_name(engine: str) -> str:
+    from laptop.host import sanitize_stack_name
+
+    return sanitize_stack_name(f"e2e-{engine}-{HOST}")
+
+
+def _configure_stack(engine: str) -> None:
     import pulumi.automation as auto
 
     from infra.config import PROJECT, PROJECT_ROOT
     from laptop.passphrase import passphrase_env
 
-    stack = auto.create_or_select_stack(STACK, work_dir=str(PROJECT_ROOT), opts=auto.LocalWorkspaceOptions(
-        env_vars=passphrase_env(create=True), secrets_provider="passphrase"))
-    for key, value in SETTINGS.items():
+    stack = auto.create_or_select_stack(_stack_name(engine), work_dir=str(PROJECT_ROOT),
+                                        opts=auto.LocalWorkspaceOptions(env_vars=passphrase_env(create=True),
+                                                                        secrets_provider="passphrase"))
+    for key, value in {"engine": engine, **SETTINGS[engine]}.items():
         stack.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
 
 
-@pytest.fixture(scope="module")
-def stack_up():
+@pytest.fixture(scope="module", params=ENGINES)
+def stack_up(request):
     from laptop import stack
 
-    _configure_stack()
-    outputs = stack.up(stack=STACK, yes=True)
+    engine = request.param
+    _configure_stack(engine)
+    outputs = stack.up(stack=_stack_name(engine), yes=True)
     yield outputs
-    stack.down(stack=STACK, purge=True, yes=True)
+    stack.down(stack=_stack_name(engine), purge=True, yes=True)
 
 
 def _runs(outputs: dict) -> dict[str, str]:
@@ -71,9 +86,10 @@ def _artifact_keys(outputs: dict, run_id: str) -> list[str]:
 
 
 def test_up_gives_every_contract_output(stack_up):
-    assert stack_up["kfp_endpoint"] == "http://127.0.0.1:18080"
-    assert stack_up["registry"] == "localhost:15001"
-    assert stack_up["cluster"]["context"] == "kind-kfp-e2e"
+    engine = stack_up["cluster"]["engine"]
+    assert stack_up["kfp_endpoint"] == f"http://127.0.0.1:{SETTINGS[engine]['kfpPort']}"
+    assert stack_up["registry"] == f"localhost:{SETTINGS[engine]['registryPort']}"
+    assert stack_up["cluster"]["context"] == f"{engine}-{SETTINGS[engine]['clusterName']}"
 
 
 def test_pushed_image_runs_in_a_pod(stack_up, tmp_path):
@@ -96,15 +112,16 @@ def test_run_and_artifacts_survive_down_and_up(stack_up):
     from laptop import stack
     from pipelines.cli import run_wine
 
-    summary = run_wine(target="cluster", stack=STACK)
+    name = _stack_name(stack_up["cluster"]["engine"])
+    summary = run_wine(target="cluster", stack=name)
     assert summary and summary["test_accuracy"] > 0.5
     succeeded = [run_id for run_id, state in _runs(stack_up).items() if state == "SUCCEEDED"]
     assert succeeded, "the wine run is listed as SUCCEEDED"
     run_id = succeeded[0]
     assert _artifact_keys(stack_up, run_id), "the run wrote artifacts to MinIO"
 
-    stack.down(stack=STACK, purge=False, yes=True)
+    stack.down(stack=name, purge=False, yes=True)
     time.sleep(5)
-    again = stack.up(stack=STACK, yes=True)
+    again = stack.up(stack=name, yes=True)
     assert run_id in _runs(again), "the run history (MySQL under dataDir) survived the re-creation"
     assert _artifact_keys(again, run_id), "the artifacts (MinIO under dataDir) survived the re-creation"
