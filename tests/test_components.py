@@ -66,6 +66,12 @@ def test_a_scaled_knn_cross_validates_well_on_wine(halves):
     assert mean > 0.9 and 0 <= std < 0.1
 
 
+def test_a_candidate_that_cannot_work_fails_loudly(halves):
+    """k larger than a cross-validation training fold: an error naming n_neighbors, never a silent NaN score."""
+    with pytest.raises(ValueError, match="n_neighbors"):
+        logic.cross_validated_accuracy(logic.fit_candidate(halves[0], 500), halves[0], 5)
+
+
 def _candidate(k, mean, std):
     return {"hyperparameters": {"n_neighbors": k}, "cv_accuracy": mean, "cv_accuracy_std": std}
 

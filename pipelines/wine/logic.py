@@ -77,7 +77,8 @@ def cross_validated_accuracy(model: "sklearn.base.BaseEstimator", train: "pandas
 
     features, target = features_and_target(train)
     splitter = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=0)
-    scores = cross_val_score(clone(model), features, target, cv=splitter, scoring="accuracy")
+    # error_score="raise": a candidate that cannot be fitted fails its task instead of scoring NaN unnoticed.
+    scores = cross_val_score(clone(model), features, target, cv=splitter, scoring="accuracy", error_score="raise")
     return float(scores.mean()), float(scores.std())
 
 
