@@ -14,6 +14,8 @@ from typing import Any, Callable
 import pulumi
 import yaml
 
+from infra.manifests.source import parse as parse_yaml
+
 PROJECT = "kfp-laptop"
 
 
@@ -66,11 +68,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append(args.token)
         if args.token == "kubernetes:yaml:decode":
-            return {"result": [d for d in yaml.safe_load_all(args.args["text"]) if d]}
+            return {"result": parse_yaml(args.args["text"])}
         if args.token == "kubernetes:kustomize:directory":
             text = subprocess.run(["kubectl", "kustomize", args.args["directory"]], check=True,
                                   capture_output=True, text=True).stdout
-            return {"result": [d for d in yaml.safe_load_all(text) if d]}
+            return {"result": parse_yaml(text)}
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
