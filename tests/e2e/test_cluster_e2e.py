@@ -7,7 +7,6 @@ its own stack, cluster name and ports, so it never touches the laptop's own stac
 """
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -16,16 +15,13 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.e2e.support import why_skipped
 
-TOOLS = ("docker", "kubectl", "pulumi")
-if os.environ.get("KFP_LAPTOP_E2E") != "1":
-    pytest.skip("end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with Docker, kind and/or k3d, kubectl and the "
-                "Pulumi CLI", allow_module_level=True)
-_missing = [tool for tool in TOOLS if not shutil.which(tool)]
+pytestmark = pytest.mark.e2e
 ENGINES = [engine for engine in ("kind", "k3d") if shutil.which(engine)]
-if _missing or not ENGINES:
-    pytest.skip(f"end-to-end test needs {', '.join(_missing or ['kind or k3d'])} on PATH", allow_module_level=True)
+_reason = why_skipped("docker", "kubectl", "pulumi") or (None if ENGINES else "end-to-end test needs kind or k3d on PATH")
+if _reason:
+    pytest.skip(_reason, allow_module_level=True)
 
 HOST = socket.gethostname().split(".")[0].lower()[:20]
 # Each engine gets its own stack, cluster and ports, so neither touches the laptop's own stack.

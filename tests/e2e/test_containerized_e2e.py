@@ -7,41 +7,25 @@ Uses this laptop's stack (creates it with `inv up` when none is up).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import yaml
-
 from infra.topology import NAMESPACE
 from pipelines.containerized.build import SKIPPED, build_and_push
+from tests.e2e.support import requires
 
-NEEDED = ("docker", "kind", "pulumi")
 ROOT = Path(__file__).resolve().parents[2]
-MISSING = [binary for binary in NEEDED if not shutil.which(binary)]
-OPTED_IN = os.environ.get("KFP_LAPTOP_E2E") == "1"
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    not OPTED_IN or bool(MISSING),
-    reason=f"opt-in end-to-end test (KFP_LAPTOP_E2E=1 {'set' if OPTED_IN else 'not set'}); needs {', '.join(NEEDED)}, "
-           f"missing here: {', '.join(MISSING) or 'nothing'}")]
+pytestmark = requires("docker", "kind", "pulumi")
 
 
-@pytest.fixture(scope="module")
-def stack():
-    from laptop.stack import find_outputs, up
-
-    return find_outputs() or up(yes=True)
-
-
-def test_build_push_skip_and_run_the_containerized_variant(stack):
-    from kubernetes import client, config
+def test_build_push_skip_and_run_the_containerized_variant(laptop_stack, kube_api_client):
+    from kubernetes import client
 
     from pipelines.cli import run_wine
 
     refs = {outcome.image.ref for outcome in build_and_push()}
-    assert all(ref.startswith(stack["registry"] + "/") for ref in refs)
+    assert all(ref.startswith(laptop_stack["registry"] + "/") for ref in refs)
 
     again = subprocess.run([sys.executable, "-m", "invoke", "build-components"], cwd=ROOT, capture_output=True,
                            text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
@@ -51,8 +35,7 @@ def test_build_push_skip_and_run_the_containerized_variant(stack):
     summary = run_wine(target="cluster", containerized=True, neighbors="3,5,7", parallelism=2)
     assert summary and summary["test_accuracy"] >= 0.9
 
-    api = client.CoreV1Api(config.new_client_from_config_dict(yaml.safe_load(stack["kubeconfig"]),
-                                                              context=stack["cluster"]["context"]))
+    api = client.CoreV1Api(kube_api_client)
     ran = {c.image for pod in api.list_namespaced_pod(NAMESPACE).items for c in pod.spec.containers
            if pod.status.phase == "Succeeded"}
     assert refs <= ran, f"no succeeded pod ran {sorted(refs - ran)}"

@@ -6,31 +6,19 @@ Uses this laptop's stack (creates it with `inv up` when none is up).
 """
 from __future__ import annotations
 
-import os
-import shutil
 from urllib.parse import urlparse
 
 import pytest
-import yaml
 
 from infra import topology as t
+from tests.e2e.support import requires
 
-
-def _why_skipped() -> str | None:
-    if os.environ.get("KFP_LAPTOP_E2E") != "1":
-        return "opt-in end-to-end test: set KFP_LAPTOP_E2E=1"
-    missing = [tool for tool in ("docker", "kind", "kubectl", "pulumi") if not shutil.which(tool)]
-    return f"end-to-end test needs {', '.join(missing)} on PATH" if missing else None
-
-
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_why_skipped() is not None, reason=str(_why_skipped()))]
+pytestmark = requires("docker", "kind", "kubectl", "pulumi")
 
 
 @pytest.fixture(scope="module")
-def stack():
-    from laptop.stack import find_outputs, up
-
-    return find_outputs() or up(yes=True)
+def stack(laptop_stack):
+    return laptop_stack
 
 
 def _minio(stack, access_key=None, secret_key=None):
@@ -42,11 +30,10 @@ def _minio(stack, access_key=None, secret_key=None):
 
 
 @pytest.fixture(scope="module")
-def pods(stack):
-    from kubernetes import client, config
+def pods(kube_api_client):
+    from kubernetes import client
 
-    api = client.CoreV1Api(config.new_client_from_config_dict(yaml.safe_load(stack["kubeconfig"]),
-                                                              context=stack["cluster"]["context"]))
+    api = client.CoreV1Api(kube_api_client)
     return api.list_namespaced_pod(t.NAMESPACE).items
 
 

@@ -6,17 +6,12 @@ another stack). It uses that stack as it is and adds two runs to the experiment 
 """
 import os
 import re
-import shutil
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.e2e.support import requires
 
-if os.environ.get("KFP_LAPTOP_E2E") != "1":
-    pytest.skip("end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with the Pulumi CLI and a stack up",
-                allow_module_level=True)
-if not shutil.which("pulumi"):
-    pytest.skip("end-to-end test needs the Pulumi CLI on PATH", allow_module_level=True)
+pytestmark = requires("pulumi")
 
 EXPERIMENT = "kfp-laptop-e2e"
 STACK = os.environ.get("KFP_LAPTOP_E2E_STACK")

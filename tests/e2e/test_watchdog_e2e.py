@@ -5,29 +5,20 @@ Uses this laptop's stack (creates it with `inv up` when none is up).
 """
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from typing import Callable
 
 import pytest
-import yaml
 
 from infra.manifests.controller import CONTROLLER
 from infra.topology import NAMESPACE
+from tests.e2e.support import requires
 from watchdog.diagnose import diagnose_pod, owner_deployment
 from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
 from watchdog.objects import NAME as WATCHDOG
 
-NEEDED = ("docker", "kind", "pulumi", "kubectl")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("KFP_LAPTOP_E2E") != "1" or not all(shutil.which(b) for b in NEEDED),
-                       reason="opt-in end-to-end test: set KFP_LAPTOP_E2E=1 on a machine with "
-                              + ", ".join(NEEDED) + " (this one lacks: "
-                              + (", ".join(b for b in NEEDED if not shutil.which(b)) or "nothing") + ")"),
-]
+pytestmark = requires("docker", "kind", "pulumi", "kubectl")
 NODE_CONTAINER = {"kind": "{}-control-plane", "k3d": "k3d-{}-server-0"}   # the Docker container that is the node
 KILLS = 3                 # container kills; with the threshold lowered to this, the watchdog acts on the next check
 
@@ -43,10 +34,8 @@ def wait_for(what: str, condition: Callable[[], object], timeout: float, every: 
 
 
 @pytest.fixture(scope="module")
-def stack():
-    from laptop.stack import find_outputs, up
-
-    outputs = find_outputs() or up(yes=True)
+def stack(laptop_stack):
+    outputs = laptop_stack
     if outputs["cluster"]["engine"] not in NODE_CONTAINER:
         pytest.skip("this scenario kills containers through the node's container; engine "
                     f"{outputs['cluster']['engine']} has none on this machine")
@@ -54,11 +43,10 @@ def stack():
 
 
 @pytest.fixture(scope="module")
-def kube(stack, tmp_path_factory):
-    from kubernetes import client, config
+def kube(stack, kube_api_client, tmp_path_factory):
+    from kubernetes import client
 
-    api_client = config.new_client_from_config_dict(yaml.safe_load(stack["kubeconfig"]),
-                                                    context=stack["cluster"]["context"])
+    api_client = kube_api_client
     path = tmp_path_factory.mktemp("kube") / "config"
     path.write_text(stack["kubeconfig"])
     path.chmod(0o600)
