@@ -27,7 +27,7 @@ def exit_on_user_error(fn: F) -> F:
         except UserError as err:
             from rich.console import Console
 
-            console = Console(stderr=True)
+            console = Console(stderr=True, soft_wrap=True)   # URLs and commands stay whole, copyable
             console.print(f"[bold red]error:[/] {err.problem}", highlight=False)
             if err.fix:
                 console.print(f"[bold]fix:[/] {err.fix}", highlight=False)
