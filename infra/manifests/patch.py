@@ -53,7 +53,7 @@ def patch_upstream(upstream: UpstreamManifests, settings: PatchSettings) -> list
     add_probes(objects)
     expose_ui(objects)
     drop_unused_tokens(objects)
-    # Workflow-controller hardening (engineer D, infra/manifests/controller.py) is called here: after sizing, so its
+    # Workflow-controller hardening (infra/manifests/controller.py) is called here: after sizing, so its
     # own settings for that Deployment win; before the image plan, so any image it adds is planned too.
     harden_controller(objects)
     network_policies(objects)  # last: admits the ports the containers finally declare

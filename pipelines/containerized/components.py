@@ -9,7 +9,7 @@ from pipelines.wine.components import train_candidate
 
 
 def train_component(image: str) -> dsl.base_component.BaseComponent:
-    """A's training step as a containerized Python component: the same function, run from `image` (its module and
+    """The wine training step as a containerized Python component: the same function, run from `image` (its module and
     imports baked in, packages preinstalled) instead of being shipped as source and pip-installing at every task."""
     return dsl.component(train_candidate, base_image=BASE_IMAGE, target_image=image)
 

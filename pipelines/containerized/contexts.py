@@ -1,6 +1,6 @@
 """Build contexts (file name -> text) of the two component images, generated from this project's sources.
 
-Both images carry the project's own modules that their code imports (A's wine logic and components, found by reading
+Both images carry the project's own modules that their code imports (the wine logic and components, found by reading
 the imports), so the logic is the same code that runs lightweight, never a copy. Any change in those files, the
 pinned packages or the base image changes the context and so the image's content tag.
 """

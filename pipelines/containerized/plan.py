@@ -6,7 +6,7 @@ from pipelines.containerized.images import ImageBuild
 from pipelines.containerized.target import Target
 from pipelines.wine.components import train_candidate
 
-TRAIN_IMAGE = "wine-train"          # containerized Python component: A's training step, in its own image
+TRAIN_IMAGE = "wine-train"          # containerized Python component: the wine training step, in its own image
 VALIDATE_IMAGE = "wine-validate"    # custom container component: the data-validation program
 
 

@@ -1,4 +1,4 @@
-"""The containerized wine pipeline: A's pipeline shape, with the training and validation steps taken from images
+"""The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from images
 in the stack's registry. It runs on the stack's KFP only (see the README, section containerized)."""
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The wine pipeline's shape, built from any set of `WineComponents` (lightweight locally/on the cluster, or E's
-containerized ones), because a ParallelFor's `parallelism` is fixed when the pipeline is built, not a run argument."""
+"""The wine pipeline's shape, built from any set of `WineComponents` (lightweight locally or on the cluster, or the
+image-based ones of the containerized variant), because a ParallelFor's `parallelism` is fixed when the pipeline is
+built, not a run argument."""
 from typing import List, NamedTuple
 
 from kfp import dsl
