@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 import warnings
 from typing import Callable
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from rich.console import Console
 
@@ -76,7 +76,26 @@ def submit(client, endpoints: Endpoints, pipeline, arguments: dict, experiment: 
 
 
 def get_run(client, endpoints: Endpoints, run_id: str) -> dict:
-    return _api_call(f"return run {run_id}", lambda: client.get_run(run_id), endpoints).to_dict()
+    """The run (v2beta1) with its Argo workflow under `workflow`, where its tasks are (see `pipelines.run_view`)."""
+    run = _api_call(f"return run {run_id}", lambda: client.get_run(run_id), endpoints).to_dict()
+    return {**run, "workflow": workflow_of(endpoints, run_id)}
+
+
+def workflow_of(endpoints: Endpoints, run_id: str, timeout: float = 10.0) -> dict:
+    """The run's Argo workflow as KFP last stored it ({} before the first report): the v1beta1 run detail's
+    `pipeline_runtime.workflow_manifest`, the one place the API gives the task tree, pod names and errors."""
+    url = f"{endpoints.kfp}/apis/v1beta1/runs/{quote(run_id, safe='')}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            detail = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        raise UserError(f"KFP at {endpoints.kfp} refused to return the workflow of run {run_id}: HTTP {err.code}: "
+                        f"{err.read().decode('utf-8', errors='replace').strip()}", DOCTOR_FIX) from None
+    except (urllib.error.URLError, OSError) as err:
+        raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to return the workflow "
+                        f"of run {run_id} ({getattr(err, 'reason', err)})", DOCTOR_FIX) from None
+    manifest = (detail.get("pipeline_runtime") or {}).get("workflow_manifest") or ""
+    return json.loads(manifest) if manifest else {}
 
 
 def follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_seconds: float | None = None,
@@ -111,10 +130,11 @@ def _follow(client, endpoints: Endpoints, run_id: str, console: Console, poll_se
         time.sleep(poll_seconds)
 
 
-def pod_log(endpoints: Endpoints, pod_name: str, timeout: float = 10.0) -> str:
-    """A pod's log through the UI server (which also serves archived logs of deleted pods)."""
+def pod_log(endpoints: Endpoints, pod_name: str, created_on: str | None = None, timeout: float = 10.0) -> str:
+    """A pod's log through the UI server (which also serves archived logs of deleted pods, given `created_on`)."""
     try:
-        with urllib.request.urlopen(endpoints.pod_logs_url(pod_name, NAMESPACE), timeout=timeout) as response:
+        with urllib.request.urlopen(endpoints.pod_logs_url(pod_name, NAMESPACE, created_on),
+                                    timeout=timeout) as response:
             return response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as err:
         return f"(log unavailable: HTTP {err.code}: {err.read().decode('utf-8', errors='replace').strip()})"
@@ -135,7 +155,7 @@ def explain_failure(endpoints: Endpoints, run: dict, console: Console) -> None:
             console.print(f"  error: {task.error}", highlight=False)
         if task.pod_name:
             console.print(f"  last lines of pod {task.pod_name}'s log:", highlight=False)
-            console.print(tail(pod_log(endpoints, task.pod_name)), highlight=False, markup=False)
+            console.print(tail(pod_log(endpoints, task.pod_name, task.created_on)), highlight=False, markup=False)
     message = ((run.get("error") or {}).get("message") or "").strip()
     raise UserError(f"run {run_id} ended {run_state(run)}" + (f": {message}" if message else ""),
                     f"see {endpoints.run_url(run_id)}; `inv logs {run_id}` prints every task's log")

@@ -47,6 +47,11 @@ class Endpoints:
         """The run's page in the KFP UI."""
         return f"{self.kfp}/#/runs/details/{run_id}"
 
-    def pod_logs_url(self, pod_name: str, namespace: str) -> str:
-        """The UI server's pod-log endpoint (frontend/server/handlers/pod-logs.ts): logs without kubectl."""
-        return f"{self.kfp}/k8s/pod/logs?{urlencode({'podname': pod_name, 'podnamespace': namespace})}"
+    def pod_logs_url(self, pod_name: str, namespace: str, created_on: str | None = None) -> str:
+        """The UI server's pod-log endpoint (frontend/server/handlers/pod-logs.ts): logs without kubectl.
+
+        `created_on` (YYYY-MM-DD, the workflow's creation day) fills the date in the archive's key format: once
+        the workflow and its pods are gone the UI server finds the log archived in MinIO only with it
+        (frontend/server/workflow-helper.ts `createPodLogsMinioRequestConfig`)."""
+        query = {"podname": pod_name, "podnamespace": namespace, **({"createdat": created_on} if created_on else {})}
+        return f"{self.kfp}/k8s/pod/logs?{urlencode(query)}"

@@ -1,11 +1,19 @@
 """What a KFP run looks like to a person: its tasks as a tree, what changed since the last poll, what failed.
 
-Pure functions over the run as a plain dict (`V2beta1Run.to_dict()`, the REST shape of `GET /apis/v2beta1/runs/ID`).
-Tasks are labelled by their path of display names (e.g. `tune › iteration-2 › train-candidate`), so each loop
-iteration shows up as itself.
+Pure functions over the run as a plain dict: `V2beta1Run.to_dict()` (the REST shape of `GET /apis/v2beta1/runs/ID`)
+for the run's state, plus the key `workflow`, the run's Argo Workflow as KFP stored it (`GET /apis/v1beta1/runs/ID`,
+`pipeline_runtime.workflow_manifest`). The tasks come from the workflow's nodes because KFP 2.17 fills the v2beta1
+`task_details` from those nodes without their pod names, parents or error messages
+(backend/src/apiserver/server/api_converter.go `toModelTask`/`toApiPipelineTaskDetail`).
+
+A task is labelled by its path of display names inside the pipeline (e.g.
+`root › for-loop-2 › iteration-iterations(1:1) › iteration-item › train-candidate › executor`), so each loop
+iteration shows up as itself. Argo's bookkeeping nodes (the workflow itself, retry wrappers, the group of loop
+iterations) and KFP's driver pods are left out, unless a driver failed: then its log is where the error is.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rich.tree import Tree
@@ -13,17 +21,25 @@ from rich.tree import Tree
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"})
 STATE_STYLES = {"SUCCEEDED": "green", "FAILED": "bold red", "CANCELED": "yellow", "CANCELING": "yellow",
                 "RUNNING": "cyan", "PENDING": "dim", "SKIPPED": "dim"}
+# Argo node phases as KFP names run states (backend/src/apiserver/model/runtime_state.go `ToV2`).
+NODE_STATES = {"Pending": "PENDING", "Running": "RUNNING", "Succeeded": "SUCCEEDED", "Failed": "FAILED",
+               "Error": "FAILED", "Skipped": "SKIPPED", "Omitted": "SKIPPED"}
+BOOKKEEPING_TYPES = frozenset({"Retry", "TaskGroup", "StepGroup"})
+DRIVER_TEMPLATES = ("system-container-driver", "system-dag-driver")   # backend/src/v2/compiler/argocompiler
+POD_NAME_FORMAT = "workflows.argoproj.io/pod-name-format"               # Argo's per-workflow pod naming switch
+ATTEMPT = re.compile(r"\((\d+)\)$")
 
 
 @dataclass(frozen=True)
 class TaskState:
-    task_id: str
-    path: tuple[str, ...]    # display names from the top, e.g. ("tune", "iteration-0", "train-candidate")
+    task_id: str             # the Argo node id
+    path: tuple[str, ...]    # display names from the top, e.g. ("root", "for-loop-2", ..., "train-candidate")
     name: str
     state: str
     parent_id: str | None
     pod_name: str | None
     error: str | None
+    created_on: str | None = None   # YYYY-MM-DD the workflow was created: the UI server's key for archived logs
 
     @property
     def label(self) -> str:
@@ -34,23 +50,75 @@ def run_state(run: dict) -> str:
     return str(run.get("state") or "PENDING")
 
 
+def _fnv1a_32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def pod_name(workflow: dict, node: dict) -> str:
+    """The pod Argo created for a Pod node: `<workflow>-<template>-<fnv32a(node name)>` (argo-workflows
+    workflow/util/pod_name.go `GeneratePodName`, the default v2 format), or the node id in the v1 format."""
+    meta = workflow.get("metadata") or {}
+    name = meta.get("name") or ""
+    if (meta.get("annotations") or {}).get(POD_NAME_FORMAT) == "v1":
+        return node["id"]
+    if node.get("name") == name:
+        return name
+    template = node.get("templateName") or ""
+    prefix = f"{name}-{template}" if template else name
+    return f"{prefix[:242]}-{_fnv1a_32(node.get('name') or '')}"
+
+
+def _display_names(nodes: dict) -> dict[str, str]:
+    """Display names with retry attempts named after their task: `executor(0)` is `executor`, `executor(1)` is
+    `executor (retry 1)`."""
+    names = {node_id: node.get("displayName") or node_id for node_id, node in nodes.items()}
+    for retry in nodes.values():
+        if retry.get("type") != "Retry":
+            continue
+        for child in retry.get("children") or []:
+            attempt = ATTEMPT.search(names.get(child, ""))
+            if child in names and attempt:
+                number = int(attempt.group(1))
+                base = retry.get("displayName") or retry.get("id")
+                names[child] = base if number == 0 else f"{base} (retry {number})"
+    return names
+
+
+def _shown(node: dict, state: str) -> bool:
+    if not node.get("boundaryID") or node.get("type") in BOOKKEEPING_TYPES:
+        return False
+    return state == "FAILED" or not (node.get("templateName") or "").endswith(DRIVER_TEMPLATES)
+
+
 def tasks_of(run: dict) -> list[TaskState]:
-    """The run's tasks in a stable order (by label), each labelled with its path."""
-    details = (run.get("run_details") or {}).get("task_details") or []
-    by_id = {d.get("task_id"): d for d in details}
+    """The run's tasks in a stable order (by label), each labelled with its path of enclosing DAGs."""
+    workflow = run.get("workflow") or {}
+    nodes = {node_id: {"id": node_id, **node}
+             for node_id, node in ((workflow.get("status") or {}).get("nodes") or {}).items()}
+    names = _display_names(nodes)
+    created_on = str((workflow.get("metadata") or {}).get("creationTimestamp") or "")[:10] or None
 
-    def path(detail: dict) -> tuple[str, ...]:
-        names, seen = [], set()
-        while detail is not None and detail.get("task_id") not in seen:
-            seen.add(detail.get("task_id"))
-            names.append(detail.get("display_name") or detail.get("task_id") or "?")
-            detail = by_id.get(detail.get("parent_task_id"))
-        return tuple(reversed(names))
+    def path(node: dict) -> tuple[str, ...]:
+        parts, seen = [], set()
+        while node is not None and node["id"] not in seen and node.get("boundaryID"):
+            seen.add(node["id"])
+            parts.append(names[node["id"]])
+            node = nodes.get(node["boundaryID"])
+        return tuple(reversed(parts))
 
-    tasks = [TaskState(task_id=str(d.get("task_id")), path=path(d), name=d.get("display_name") or "?",
-                       state=str(d.get("state") or "PENDING"), parent_id=d.get("parent_task_id") or None,
-                       pod_name=d.get("pod_name") or None, error=((d.get("error") or {}).get("message") or None))
-             for d in details]
+    tasks = []
+    for node in nodes.values():
+        state = NODE_STATES.get(node.get("phase") or "", "PENDING")
+        if not _shown(node, state):
+            continue
+        tasks.append(TaskState(
+            task_id=node["id"], path=path(node), name=names[node["id"]], state=state,
+            parent_id=node.get("boundaryID") or None,
+            pod_name=pod_name(workflow, node) if node.get("type") == "Pod" else None,
+            error=(node.get("message") or None) if state == "FAILED" else None, created_on=created_on))
     return sorted(tasks, key=lambda t: t.label)
 
 

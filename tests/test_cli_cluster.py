@@ -23,33 +23,25 @@ import pytest
 from laptop import stack as stacks
 from laptop.errors import UserError
 from pipelines import cli, cluster_run
+from tests.argo_workflow import run_detail_v1, run_v2, wine_workflow
 
 FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
 RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
-def task(task_id, name, state, parent=None, pod=None, error=None):
-    return {"task_id": task_id, "display_name": name, "state": state, "parent_task_id": parent, "pod_name": pod,
-            **({"error": {"code": 2, "message": error}} if error else {})}
+TRAIN_1_POD = "wine-tuning-x7k2p-system-container-impl-3621781959"   # Argo's v2 pod names, worked out by hand
+TRAIN_0_POD = "wine-tuning-x7k2p-system-container-impl-359472531"
+LOAD_POD = "wine-tuning-x7k2p-system-container-impl-609072655"
+TRAIN_1 = "root › for-loop-1 › iteration-iterations(1:1) › iteration-item › train-candidate › executor"
+TRAIN_0 = "root › for-loop-1 › iteration-iterations(0:0) › iteration-item › train-candidate › executor"
 
 
-def snapshot(state, *tasks, error=None):
-    return {"run_id": RUN_ID, "display_name": "wine-tuning 2026-11-29", "experiment_id": "exp-1", "state": state,
-            "run_details": {"task_details": list(tasks)}, **({"error": {"code": 2, "message": error}} if error else {})}
-
-
-def wine_tasks(train_1_state="SUCCEEDED", final="SUCCEEDED", error=None):
-    """A wine run's tasks: root DAG, the loop DAG with two iterations of train + score, then select and evaluate."""
-    return [
-        task("t-root", "root", final),
-        task("t-load", "load-data", "SUCCEEDED", "t-root", "wine-tuning-load-1"),
-        task("t-loop", "tune", "FAILED" if train_1_state == "FAILED" else final, "t-root"),
-        task("t-it0", "iteration-0", "SUCCEEDED", "t-loop"),
-        task("t-it1", "iteration-1", "FAILED" if train_1_state == "FAILED" else final, "t-loop"),
-        task("t-train0", "train-candidate", "SUCCEEDED", "t-it0", "wine-tuning-train-0"),
-        task("t-train1", "train-candidate", train_1_state, "t-it1", "wine-tuning-train-1", error=error),
-    ]
+def snapshot(state, workflow=None):
+    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far."""
+    manifest = workflow.manifest() if workflow else {}
+    return {"v2": run_v2(RUN_ID, state, manifest), "v1": run_detail_v1(RUN_ID, manifest) if workflow else
+            {"run": {"id": RUN_ID}, "pipeline_runtime": {}}}
 
 
 class KfpStandIn:
@@ -57,7 +49,7 @@ class KfpStandIn:
 
     def __init__(self, runs, logs=None, objects=None, create_status=200):
         self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
-        self.created, self.experiments, self.polls = [], [], 0
+        self.created, self.experiments, self.polls, self.log_queries = [], [], 0, []
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -96,12 +88,15 @@ class KfpStandIn:
             return self.reply(handler, 200, {"multi_user": False})
         if url.path == "/apis/v2beta1/experiments":
             return self.reply(handler, 200, {"experiments": self.experiments, "total_size": len(self.experiments)})
-        if url.path.startswith("/apis/v2beta1/runs/"):
+        if url.path.startswith(("/apis/v2beta1/runs/", "/apis/v1beta1/runs/")):
             if url.path.rsplit("/", 1)[1] != RUN_ID:
                 return self.reply(handler, 404, {"code": 5, "message": "Failed to get run: ResourceNotFoundError"})
-            self.polls += 1
-            return self.reply(handler, 200, self.runs[min(self.polls, len(self.runs)) - 1])
+            if url.path.startswith("/apis/v2beta1/"):
+                self.polls += 1
+                return self.reply(handler, 200, self.runs[min(self.polls, len(self.runs)) - 1]["v2"])
+            return self.reply(handler, 200, self.runs[max(min(self.polls, len(self.runs)) - 1, 0)]["v1"])
         if url.path == "/k8s/pod/logs":
+            self.log_queries.append(query)
             if query.get("podnamespace") != "kubeflow" or query.get("podname") not in self.logs:
                 return self.reply(handler, 500, f"Could not get main container logs: pod {query.get('podname')} "
                                                 "not found", "text/plain")
@@ -167,9 +162,8 @@ SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_acc
 
 
 def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys):
-    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", *wine_tasks(train_1_state="RUNNING",
-                                                                                final="RUNNING")),
-                           snapshot("SUCCEEDED", *wine_tasks())],
+    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))),
+                           snapshot("SUCCEEDED", wine_workflow())],
                           objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
                                    "v2/artifacts/wine-tuning/other-run/evaluate-model/1/summary": b"{}"})
     summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
@@ -177,9 +171,9 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert summary == SUMMARY
     assert f"running on the stack's KFP 2.17.0 at {server.url}" in out
     assert f"run {RUN_ID} submitted to experiment tuning: {server.url}/#/runs/details/{RUN_ID}" in out
-    assert "  RUNNING    root › tune › iteration-1 › train-candidate\n" in out
-    assert "  SUCCEEDED  root › tune › iteration-1 › train-candidate\n" in out
-    assert out.count("root › tune › iteration-0 › train-candidate") == 1    # printed once: it did not change
+    assert f"  RUNNING    {TRAIN_1}\n" in out and f"  SUCCEEDED  {TRAIN_1}\n" in out
+    assert out.count(f"{TRAIN_0}\n") == 1                                # printed once: it did not change
+    assert "driver" not in out                                            # KFP's plumbing stays out of sight
     assert "selected hyperparameters: {'n_neighbors': 7}" in out and "test accuracy: 0.956" in out
     body, = server.created
     assert body["runtime_config"]["parameters"] == {"neighbors": [3, 7], "test_size": 0.3, "random_state": 42}
@@ -191,37 +185,36 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
 
 def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
     log = "\n".join(f"line {i}" for i in range(100)) + "\nValueError: n_neighbors=500 > n_samples=106\n"
-    failed = snapshot("FAILED", *wine_tasks(train_1_state="FAILED", final="FAILED", error="exit status 1"),
-                      error="task train-candidate failed")
-    stand_in_for([snapshot("RUNNING", *wine_tasks(train_1_state="RUNNING", final="RUNNING")), failed],
-                 logs={"wine-tuning-train-1": log})
+    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))
+    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))), failed],
+                          logs={TRAIN_1_POD: log})
     with pytest.raises(UserError) as caught:
         cli.run_wine(neighbors="3,500")
     out = capsys.readouterr().out
-    assert "failed task: root › tune › iteration-1 › train-candidate" in out
-    assert "error: exit status 1" in out and "ValueError: n_neighbors=500 > n_samples=106" in out
+    assert f"failed task: {TRAIN_1}\n" in out and out.count("failed task:") == 1   # only where the error is
+    assert "error: Error (exit code 1)" in out and "ValueError: n_neighbors=500 > n_samples=106" in out
     assert "line 99" in out and "line 10\n" not in out                               # the tail, not the whole log
-    assert "failed task: root › tune\n" not in out                                  # only where the error is
-    assert caught.value.problem == f"run {RUN_ID} ended FAILED: task train-candidate failed"
+    assert server.log_queries[-1]["createdat"] == "2026-11-29"    # lets the UI server find the archived log
+    assert caught.value.problem == f"run {RUN_ID} ended FAILED"
     assert f"inv logs {RUN_ID}" in caught.value.fix
 
 
 def test_a_canceled_run_ends_the_wait(stand_in_for):
-    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING")),
-                  snapshot("CANCELED", *wine_tasks(final="CANCELED"))])
+    stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running"))),
+                  snapshot("CANCELED", wine_workflow(("Succeeded", "Failed"), "Stopped with strategy 'Terminate'"))])
     with pytest.raises(UserError, match="ended CANCELED"):
         cli.run_quickstart()
 
 
 def test_quickstart_on_the_cluster_passes_only_the_given_arguments(stand_in_for, capsys):
-    server = stand_in_for([snapshot("SUCCEEDED", task("t-root", "root", "SUCCEEDED"))])
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())])
     assert cli.run_quickstart(a="4", b="5", target="cluster") is None
     assert server.created[0]["runtime_config"]["parameters"] == {"a": 4, "b": 5}
     assert f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in capsys.readouterr().out
 
 
 def test_result_artifact_missing_is_not_an_error(stand_in_for, capsys):
-    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())])
+    stand_in_for([snapshot("SUCCEEDED", wine_workflow())])
     assert cli.run_wine() is None
     assert "the result artifact could not be read from MinIO" in capsys.readouterr().out
 
@@ -233,15 +226,15 @@ def test_an_api_refusal_quotes_the_server(stand_in_for):
 
 
 def test_status_prints_the_task_tree(stand_in_for, capsys):
-    stand_in_for([snapshot("FAILED", *wine_tasks(train_1_state="FAILED", final="FAILED", error="exit status 1"))])
+    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))])
     cli.status(RUN_ID)
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert any("root FAILED" in line for line in lines)
     tree = [line for line in lines if "── train-candidate" in line]
     assert len(tree) == 2 and tree[0].index("train-candidate") > next(
-        line for line in lines if "iteration-0" in line).index("iteration-0")    # nested under its iteration
-    assert "failed: root › tune › iteration-1 › train-candidate: exit status 1" in out
+        line for line in lines if "iteration-iterations(0:0)" in line).index("iteration")    # under its iteration
+    assert f"failed: {TRAIN_1}: Error (exit code 1)" in out
 
 
 def test_status_of_an_unknown_run(stand_in_for):
@@ -251,19 +244,19 @@ def test_status_of_an_unknown_run(stand_in_for):
 
 
 def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
-    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())],
-                 logs={"wine-tuning-load-1": "loaded 178 rows\n", "wine-tuning-train-0": "fitted k=3\n"})
+    stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+                 logs={LOAD_POD: "loaded 178 rows\n", TRAIN_0_POD: "fitted k=3\n"})
     cli.logs(RUN_ID, task="load-data")
     out = capsys.readouterr().out
     assert "loaded 178 rows" in out and "fitted" not in out
     cli.logs(RUN_ID)
     out = capsys.readouterr().out
     assert "loaded 178 rows" in out and "fitted k=3" in out
-    assert "log unavailable: HTTP 500: Could not get main container logs" in out    # train-1's pod is gone
+    assert "log unavailable: HTTP 500: Could not get main container logs" in out    # the other pods are gone
 
 
 def test_logs_of_an_unknown_task_lists_the_known_ones(stand_in_for):
-    stand_in_for([snapshot("SUCCEEDED", *wine_tasks())])
+    stand_in_for([snapshot("SUCCEEDED", wine_workflow())])
     with pytest.raises(UserError) as caught:
         cli.logs(RUN_ID, task="no-such-task")
     assert "load-data" in caught.value.fix and "train-candidate" in caught.value.fix
@@ -281,7 +274,7 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
 
 def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):
     """The stand-in really shuts down after the first poll: the next poll's refused connection is a UserError."""
-    server = stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running")))])
     clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.close())
     monkeypatch.setattr(cluster_run, "time", clock)
     with pytest.raises(UserError) as caught:
@@ -295,7 +288,7 @@ def test_ctrl_c_while_following_says_the_run_goes_on(stand_in_for, monkeypatch):
     def interrupt(seconds):
         raise KeyboardInterrupt
 
-    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running")))])
     monkeypatch.setattr(cluster_run, "time", SimpleNamespace(monotonic=time.monotonic, sleep=interrupt))
     with pytest.raises(UserError) as caught:
         cli.run_quickstart()
@@ -304,7 +297,7 @@ def test_ctrl_c_while_following_says_the_run_goes_on(stand_in_for, monkeypatch):
 
 
 def test_a_run_that_outlasts_the_wait(stand_in_for, monkeypatch):
-    stand_in_for([snapshot("RUNNING", *wine_tasks(final="RUNNING"))])
+    stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running")))])
     monkeypatch.setattr(cluster_run, "FOLLOW_TIMEOUT_SECONDS", 0)
     with pytest.raises(UserError) as caught:
         cli.run_quickstart()
@@ -313,10 +306,16 @@ def test_a_run_that_outlasts_the_wait(stand_in_for, monkeypatch):
 
 
 def test_logs_of_a_task_include_pods_nested_under_it(stand_in_for, capsys):
-    """As when a task is a DAG node whose driver and executor pods are its children."""
-    nested = [task("t-root", "root", "SUCCEEDED"), task("t-eval", "evaluate-model", "SUCCEEDED", "t-root"),
-              task("t-exec", "executor", "SUCCEEDED", "t-eval", "wine-tuning-eval-exec")]
-    stand_in_for([snapshot("SUCCEEDED", *nested)], logs={"wine-tuning-eval-exec": "wine result: {}\n"})
+    """A pipeline task is a DAG node whose executor pod is its child."""
+    stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+                 logs={"wine-tuning-x7k2p-system-container-impl-586739545": "wine result: {}\n"})
     cli.logs(RUN_ID, task="evaluate-model")
     out = capsys.readouterr().out
     assert "root › evaluate-model › executor" in out and "wine result: {}" in out
+
+
+def test_a_run_not_yet_reported_has_no_tasks(stand_in_for, capsys):
+    """Before the persistence agent's first report the v1beta1 run has no workflow manifest."""
+    stand_in_for([snapshot("PENDING")])
+    cli.status(RUN_ID)
+    assert "wine-tuning 2026-11-29 PENDING" in capsys.readouterr().out

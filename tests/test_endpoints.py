@@ -24,6 +24,7 @@ def test_endpoints_from_the_stack_outputs(outputs):
     assert endpoints.run_url("abc") == "http://127.0.0.1:8080/#/runs/details/abc"
     assert endpoints.pod_logs_url("wine-x-123", "kubeflow") == \
         "http://127.0.0.1:8080/k8s/pod/logs?podname=wine-x-123&podnamespace=kubeflow"
+    assert endpoints.pod_logs_url("wine-x-123", "kubeflow", "2026-11-29").endswith("&createdat=2026-11-29")
 
 
 def test_credentials_never_show_in_the_repr(outputs):
