@@ -152,6 +152,14 @@ def test_registry_joins_the_cluster_network_once(tmp_path):
     assert not host.calls()[-1].startswith("docker network connect")
 
 
+def test_k3d_leaves_its_network_to_k3d_so_delete_removes_it(tmp_path):
+    """k3d v5 marks a network named in the config file as external and keeps it on `k3d cluster delete`
+    (pkg/config/transform.go), so every `inv down` would leave one behind. The registry joins k3d's default name."""
+    step = engine_for(config("k3d", tmp_path))
+    assert "network" not in step.config_document()
+    assert step.network == "k3d-lab"
+
+
 def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
     kind = engine_for(config("kind", tmp_path)).config_document()
     k3d = engine_for(config("k3d", tmp_path)).config_document()

@@ -15,6 +15,8 @@ class K3dEngine(ClusterEngine):
 
     @property
     def network(self) -> str:
+        """k3d's own name for the cluster's network. Not set in the config: k3d treats a named network as external
+        and leaves it behind on `k3d cluster delete`."""
         return f"k3d-{self.config.cluster_name}"
 
     def config_document(self) -> dict:
@@ -25,7 +27,6 @@ class K3dEngine(ClusterEngine):
             "servers": 1,
             "agents": 0,
             "image": K3S_IMAGE,
-            "network": self.network,
             "kubeAPI": {"hostIP": "127.0.0.1"},
             "ports": [{"port": f"{p.listen_address}:{p.host_port}:{p.node_port}", "nodeFilters": ["loadbalancer"]}
                       for p in published_ports(self.config)],
