@@ -111,6 +111,18 @@ def test_older_layouts_upstream_minio_and_the_minio_service_alias_are_replaced(u
     assert not [o for o in namespaced if o["metadata"]["name"] == "minio-service"]
 
 
+def test_the_ui_finds_archived_pod_logs_where_argo_puts_them(installed):
+    """After a finished workflow is deleted, the UI server reads a pod's log from the archive under its ARGO_KEYFORMAT
+    (frontend/server/workflow-helper.ts): it must be the controller's keyFormat, with archiving on both sides."""
+    repo = yaml.safe_load(_get(installed, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"])
+    ui = _env(installed, "ml-pipeline-ui")
+    assert repo["archiveLogs"] is True and ui["ARGO_ARCHIVE_LOGS"] == "true"
+    assert ui["ARGO_KEYFORMAT"] == repo["s3"]["keyFormat"]
+    assert repo["s3"]["keyFormat"].startswith("private-artifacts/{{workflow.namespace}}/{{workflow.name}}/")
+    assert repo["s3"]["bucket"] == t.ARTIFACT_BUCKET and ui.get("ARGO_ARCHIVE_BUCKETNAME", t.ARTIFACT_BUCKET) == \
+        t.ARTIFACT_BUCKET
+
+
 def test_pods_mounting_the_credentials_can_read_them(installed):
     """The Secret's files are mode 0440, group = the pod's fsGroup: the reader must be in that group."""
     for kind, name in (("Deployment", t.MINIO_NAME), ("Job", f"{t.MINIO_NAME}-create-bucket")):

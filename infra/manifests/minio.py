@@ -110,7 +110,8 @@ def launcher_providers() -> str:
     return yaml.safe_dump({"minio": minio}, sort_keys=False)
 
 
-def _artifact_repository(config_map: dict) -> None:
+def _artifact_repository(config_map: dict) -> dict:
+    """Argo's artifact repository (where pod logs are archived) moved to MinIO; returns it."""
     repo = yaml.safe_load(config_map.get("data", {}).get("artifactRepository") or "") or {}
     if "s3" not in repo:
         raise ManifestMismatch(["s3 artifactRepository in ConfigMap workflow-controller-configmap"])
@@ -118,6 +119,7 @@ def _artifact_repository(config_map: dict) -> None:
     repo["s3"]["bucket"] = t.ARTIFACT_BUCKET
     repo["s3"]["insecure"] = True
     config_map["data"]["artifactRepository"] = yaml.safe_dump(repo, sort_keys=False)
+    return repo
 
 
 # What the MinIO wiring changes: all named at once when a release lacks some.
@@ -150,7 +152,7 @@ def wire_minio(objects: list[dict], image: str) -> None:
     set_env(api_server, "OBJECTSTORECONFIG_HOST", t.MINIO_HOST)
     set_env(api_server, "OBJECTSTORECONFIG_PORT", str(t.MINIO_API_PORT))
     # 3. Argo's artifact repository
-    _artifact_repository(controller_config)
+    archive = _artifact_repository(controller_config)["s3"]
     # 4. driver and launcher
     launcher_config.setdefault("data", {})
     launcher_config["data"]["defaultPipelineRoot"] = t.PIPELINE_ROOT
@@ -158,6 +160,11 @@ def wire_minio(objects: list[dict], image: str) -> None:
     # 5. UI artifact reads: the UI appends MINIO_NAMESPACE to MINIO_HOST (frontend/server/configs.ts).
     set_env(ui, "MINIO_HOST", t.MINIO_NAME)
     set_env(ui, "MINIO_PORT", str(t.MINIO_API_PORT))
+    #    Once a finished workflow is deleted (upstream's ttlStrategy: 1 h) its pods go too, and the UI finds their
+    #    logs archived in MinIO only under the controller's keyFormat; the UI's own default (`artifacts/...`,
+    #    frontend/server/configs.ts ARGO_KEYFORMAT) differs from upstream's controller (`private-artifacts/...`).
+    if archive.get("keyFormat"):
+        set_env(ui, "ARGO_KEYFORMAT", archive["keyFormat"])
     # 6. Upstream's Secret holds minio/minio123: the Pulumi layer replaces it with generated credentials.
     remove(objects, "Secret", t.ARTIFACT_SECRET)
     # 7. MinIO itself, and the Job that creates the bucket.
