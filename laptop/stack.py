@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 from typing import Any, Callable
+
+import yaml
 
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.errors import UserError
@@ -96,8 +99,18 @@ def stack_outputs(stack: str | None = None) -> dict[str, Any]:
 
 
 def _raw_config(stack) -> dict[str, Any]:
+    """The stack's effective settings: `pulumi config --json` fills in Pulumi.yaml's defaults for unset keys."""
     prefix = f"{PROJECT}:"
     return {key[len(prefix):]: item.value for key, item in stack.get_all_config().items() if key.startswith(prefix)}
+
+
+def _keys_set_on_stack(stack) -> set[str]:
+    """The keys the stack's own file (Pulumi.<stack>.yaml) sets: only there can an unset key be told from one set
+    to its default, which `_raw_config` cannot."""
+    path = Path(stack.workspace.work_dir) / f"Pulumi.{stack.name.split('/')[-1]}.yaml"
+    settings = (yaml.safe_load(path.read_text()) if path.is_file() else None) or {}
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix):] for key in settings.get("config") or {} if key.startswith(prefix)}
 
 
 def _validated(raw: dict[str, Any], name: str) -> StackConfig:
@@ -150,7 +163,8 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options(passphrase_env(create=True)))
     print(f"stack {name} (local state; `pulumi stack select {name}` for plain pulumi commands)", flush=True)
     raw = _raw_config(selected)
-    for key, value in detected_defaults(raw).items():
+    own = _keys_set_on_stack(selected)
+    for key, value in detected_defaults({key: raw[key] for key in own if key in raw}).items():
         selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
         raw[key] = value
         print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)

@@ -2,39 +2,61 @@
 
 The Pulumi CLI is not on this machine, so the stand-in plays the stack (its config, outputs, up/destroy); the real
 `pulumi.automation` value types and errors are used, and docker/kind are small scripts on a temporary PATH.
+Like the CLI, the stand-in keeps the stack's own settings in Pulumi.<stack>.yaml, and its `get_all_config`
+(`pulumi config --json`) also lists the defaults the real Pulumi.yaml declares.
 """
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pulumi.automation as auto
 import pytest
+import yaml
 
 from infra.cluster.engine import DATA_DIR_MARKER
+from infra.config import PROJECT_ROOT
 from laptop import stack
 from laptop.errors import UserError
 
 
+# What `pulumi config --json` adds for every key the stack leaves unset (the CLI prints values as strings).
+PROJECT_DEFAULTS = {f"kfp-laptop:{key}": str(spec["default"])
+                    for key, spec in yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"].items()}
+
+
 class FakeWorkspace:
-    def __init__(self):
+    def __init__(self, work_dir: Path):
         self.env_vars: dict[str, str] = {}
+        self.work_dir = str(work_dir)
 
 
 class FakeStack:
     """Records what the workflow asks of the stack."""
 
+    work_dir: Path   # the project folder, set per test by the `laptop` fixture
+
     def __init__(self, name: str, config: dict[str, str] | None = None, outputs: dict | None = None,
                  outputs_error: bool = False):
-        self.name, self.workspace, self.calls = name, FakeWorkspace(), []
-        self.config = {f"kfp-laptop:{k}": auto.ConfigValue(value=v) for k, v in (config or {}).items()}
+        self.name, self.workspace, self.calls = name, FakeWorkspace(self.work_dir), []
+        self._save({f"kfp-laptop:{k}": v for k, v in (config or {}).items()})
         self._outputs, self._outputs_error = outputs or {}, outputs_error
 
+    def _file(self) -> Path:
+        return Path(self.workspace.work_dir) / f"Pulumi.{self.name}.yaml"
+
+    def _own(self) -> dict[str, str]:
+        return yaml.safe_load(self._file().read_text()).get("config") or {}
+
+    def _save(self, config: dict[str, str]) -> None:
+        self._file().write_text(yaml.safe_dump({"encryptionsalt": "v1:stand-in", "config": config}))
+
     def get_all_config(self):
-        return dict(self.config)
+        return {key: auto.ConfigValue(value=value) for key, value in {**PROJECT_DEFAULTS, **self._own()}.items()}
 
     def set_config(self, key, value):
         self.calls.append(("set_config", key, value.value))
-        self.config[key] = value
+        self._save({**self._own(), key: value.value})
 
     def preview(self, on_output=None, color=None):
         self.calls.append(("preview",))
@@ -67,6 +89,8 @@ def laptop(tmp_path, monkeypatch):
         (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
+    FakeStack.work_dir.mkdir()
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         monkeypatch.delenv(name, raising=False)
@@ -80,7 +104,9 @@ def laptop(tmp_path, monkeypatch):
 
     def create_or_select_stack(name, work_dir=None, opts=None):
         seen_env.append(dict(opts.env_vars))
-        return stacks.setdefault(name, FakeStack(name, outputs=OUTPUTS))
+        if name not in stacks:
+            stacks[name] = FakeStack(name, outputs=OUTPUTS)
+        return stacks[name]
 
     fake = types.SimpleNamespace(select_stack=select_stack, create_or_select_stack=create_or_select_stack,
                                  LocalWorkspaceOptions=auto.LocalWorkspaceOptions, ConfigValue=auto.ConfigValue,
@@ -102,6 +128,14 @@ def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, 
     assert "Updating (stand-in)" in printed and "http://127.0.0.1:8080" in printed
     assert "secret-xyz" not in printed and "access-xyz" not in printed
     assert outputs["minio_secret_key"] == "secret-xyz"
+
+
+def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(laptop):
+    """Pulumi.yaml's default (kind) is not a choice the user made: the engine installed here is written instead."""
+    (laptop.tmp / "bin" / "kind").rename(laptop.tmp / "bin" / "k3d")
+    stack.up(stack="carol", yes=True)
+    assert ("set_config", "kfp-laptop:engine", "k3d") in laptop.stacks["carol"].calls
+    assert laptop.stacks["carol"].calls[-1] == ("up",)
 
 
 def test_up_keeps_the_users_settings_and_skips_the_preview_with_yes(laptop):
