@@ -86,8 +86,10 @@ class KfpStandIn:
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path == "/apis/v2beta1/healthz":
             return self.reply(handler, 200, {"multi_user": False})
-        if url.path == "/apis/v2beta1/experiments":
-            return self.reply(handler, 200, {"experiments": self.experiments, "total_size": len(self.experiments)})
+        if url.path == "/apis/v2beta1/experiments":   # kfp.Client looks an experiment up by a display_name filter
+            wanted = {p["key"]: p["stringValue"] for p in json.loads(query.get("filter") or "{}").get("predicates", [])}
+            found = [e for e in self.experiments if all(e.get(k) == v for k, v in wanted.items())]
+            return self.reply(handler, 200, {"experiments": found, "total_size": len(found)} if found else {})
         if url.path.startswith(("/apis/v2beta1/runs/", "/apis/v1beta1/runs/")):
             if url.path.rsplit("/", 1)[1] != RUN_ID:
                 return self.reply(handler, 404, {"code": 5, "message": "Failed to get run: ResourceNotFoundError"})
@@ -126,7 +128,7 @@ class KfpStandIn:
 
     def post(self, handler, body):
         if handler.path.startswith("/apis/v2beta1/experiments"):
-            experiment = {"experiment_id": "exp-1", "display_name": body.get("display_name")}
+            experiment = {"experiment_id": f"exp-{len(self.experiments) + 1}", "display_name": body.get("display_name")}
             self.experiments.append(experiment)
             return self.reply(handler, 200, experiment)
         if handler.path.startswith("/apis/v2beta1/runs"):
@@ -197,6 +199,14 @@ def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
     assert server.log_queries[-1]["createdat"] == "2026-11-29"    # lets the UI server find the archived log
     assert caught.value.problem == f"run {RUN_ID} ended FAILED"
     assert f"inv logs {RUN_ID}" in caught.value.fix
+
+
+def test_an_existing_experiment_is_reused(stand_in_for):
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())])
+    server.experiments[:] = [{"experiment_id": "exp-7", "display_name": "other"},
+                             {"experiment_id": "exp-8", "display_name": "kfp-laptop"}]
+    cli.run_quickstart(a="1", b="2")
+    assert server.created[0]["experiment_id"] == "exp-8" and len(server.experiments) == 2
 
 
 def test_a_canceled_run_ends_the_wait(stand_in_for):
