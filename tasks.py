@@ -33,25 +33,28 @@ def down(c, stack=None, purge=False, yes=False):
             "test_size": "held-out fraction, between 0 and 1",
             "random_state": "seed for the split",
             "containerized": "use the containerized components from the stack's registry (see inv build-components)",
-            "experiment": "KFP experiment name"})
+            "experiment": "KFP experiment name",
+            "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
 def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
-             containerized=False, experiment=None, stack=None):
+             containerized=False, experiment=None, stack=None, verbose=False):
     """Run the wine tuning pipeline, wait, and print the chosen model."""
     from pipelines.cli import run_wine as run
 
     run(local=local, target=target, neighbors=neighbors, parallelism=parallelism, test_size=test_size,
-        random_state=random_state, containerized=containerized, experiment=experiment, stack=stack)
+        random_state=random_state, containerized=containerized, experiment=experiment, stack=stack, verbose=verbose)
 
 
 @task(help={"local": "force the embedded local runner (kfp.local)", "target": "auto, local or cluster",
-            "a": "first addend", "b": "second addend", "c": "optional third addend (default 10)"})
+            "a": "first addend", "b": "second addend", "c": "optional third addend (default 10)",
+            "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
-def run_quickstart(ctx, local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None):
+def run_quickstart(ctx, local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None,
+                   verbose=False):
     """Run the addition quickstart pipeline."""
     from pipelines.cli import run_quickstart as run
 
-    run(local=local, target=target, a=a, b=b, c=c, experiment=experiment, stack=stack)
+    run(local=local, target=target, a=a, b=b, c=c, experiment=experiment, stack=stack, verbose=verbose)
 
 
 @task(name="compile", help={"out": "folder for the IR YAML files"})

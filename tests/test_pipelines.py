@@ -3,6 +3,7 @@ import contextlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import joblib
@@ -48,6 +49,7 @@ def test_quickstart_runs_locally_when_no_stack_is_up_and_uses_the_default_c(quic
     assert total == 1 + 2 + 10
     assert "no stack is up: running on the embedded local runner (kfp.local)" in output
     assert "sum: 13" in output
+    assert re.search(r"\] add-2 +SUCCEEDED$", output, re.M)
 
 
 def test_wine_run_chooses_a_model_that_scores_high_on_held_out_data(wine_run):
@@ -68,6 +70,22 @@ def test_wine_run_leaves_its_artifacts_where_it_says(wine_run):
     model = joblib.load(run_folder / "select-best" / "best")
     assert model.named_steps["kneighborsclassifier"].n_neighbors == summary["hyperparameters"]["n_neighbors"]
     assert len(list(run_folder.glob("*-iteration-*/train-candidate"))) == 2    # one per loop iteration
+
+
+def test_wine_run_shows_each_step_and_the_loop_counts_and_keeps_kfp_locals_output_in_a_log(wine_run):
+    _, output, _ = wine_run
+    for step in ("load-data", "validate-data", "split-data", "select-best", "evaluate-model"):
+        assert re.search(rf"\] {step} +SUCCEEDED$", output, re.M), step
+    for step in ("train-candidate", "score-candidate"):
+        assert re.search(rf"\] {step} +RUNNING \(0/2 done, 1 running\)$", output, re.M), step
+        assert re.search(rf"\] {step} +SUCCEEDED \(2/2 done\)$", output, re.M), step
+    assert "executor_input" not in output and len(output.splitlines()) < 40   # kfp.local's dumps stay in the log
+    run_folder = Path(output.split("artifacts:")[1].split()[0])
+    log = Path(output.split("log:")[1].split()[0])
+    assert log == run_folder.parent / f"{run_folder.name}.log"
+    text = log.read_text()
+    assert text.count("Got executor_input:") == text.count("Wrote executor output file to") == 9   # every task
+    assert "\x1b[" not in text
 
 
 def test_compile_writes_the_ir_of_each_pipeline(tmp_path):
@@ -171,5 +189,7 @@ def test_a_failing_local_task_becomes_one_user_error(tmp_path):
     with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
         run_pipeline(always_fails, {"n": 3})
     assert "the local run failed" in caught.value.problem and "refuse" in caught.value.problem
-    assert "log printed above" in caught.value.fix
-    assert "ValueError: cannot handle 3" in output.getvalue()
+    assert "log printed above" in caught.value.fix and "\x1b[" not in caught.value.problem
+    shown = output.getvalue()
+    assert "failed: refuse; the last" in shown and "ValueError: cannot handle 3" in shown
+    assert "cannot handle 3" in (tmp_path / shown.split("log: ")[1].split()[0]).read_text()
