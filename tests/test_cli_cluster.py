@@ -182,6 +182,9 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert body["runtime_config"]["pipeline_root"] == "minio://mlpipeline/v2/artifacts"
     loop = body["pipeline_spec"]["root"]["dag"]["tasks"]["for-loop-1"]
     assert loop["iteratorPolicy"]["parallelismLimit"] == 2
+    tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
+    assert tasks["load-data"]["cachingOptions"] == {"enableCache": True}
+    assert not tasks["evaluate-model"]["cachingOptions"].get("enableCache")   # its summary is under this run's path
     assert server.experiments == [{"experiment_id": "exp-1", "display_name": "tuning"}]
 
 

@@ -36,6 +36,9 @@ def build_wine_pipeline(steps: WineComponents,
             scored = steps.score(model=trained.outputs["model"], train=split.outputs["train"], folds=folds)
         best = steps.select(candidates=dsl.Collected(scored.outputs["scored"]))
         evaluated = steps.evaluate(model=best.outputs["best"], test=split.outputs["test"])
+        # Never from cache: a cached task's outputs stay under the earlier run's path in MinIO, and the CLI reads
+        # the summary under this run's (KFP's driver reuses cached artifacts as they are).
+        evaluated.set_caching_options(False)
         outputs = NamedTuple("Outputs", best_model=dsl.Model, summary=dsl.Artifact)
         return outputs(best_model=best.outputs["best"], summary=evaluated.outputs["summary"])
 
