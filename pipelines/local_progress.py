@@ -270,8 +270,8 @@ class LocalProgress(io.TextIOBase):
                              redirect_stderr=False)
             self.live.start()
         else:
-            self.console.print(f"running {self.pipeline_name} on kfp.local; one line per task state change",
-                               highlight=False)
+            shown = "its whole output follows" if self.verbose else "one line per task state change"
+            self.console.print(f"running {self.pipeline_name} on kfp.local; {shown}", highlight=False)
         self._redirects = contextlib.ExitStack()
         self._redirects.enter_context(contextlib.redirect_stdout(self))
         self._redirects.enter_context(contextlib.redirect_stderr(self))

@@ -118,7 +118,7 @@ def test_verbose_passes_the_raw_output_through_and_still_logs_it(tmp_path):
         with LocalProgress("wine-tuning", [("train-candidate", 2)], tmp_path, verbose=True) as view:
             print(SCORE_CANDIDATES[0].replace("score", "train"))
     assert "Executing task \x1b[96m'train-candidate'" in shown.getvalue()
-    assert "RUNNING" not in shown.getvalue()
+    assert "RUNNING" not in shown.getvalue() and "its whole output follows" in shown.getvalue()
     assert view.log_path.parent == tmp_path and view.log_path.suffix == ".log"   # no run folder seen: its own name
     assert not list(tmp_path.glob("*.partial"))
     assert "Executing task 'train-candidate'" in view.log_path.read_text()
