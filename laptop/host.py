@@ -49,6 +49,10 @@ def require_tools(engine: str, which: Callable[[str], str | None] = shutil.which
 def require_docker_running(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
     """`docker info` answers only when the daemon (Docker Desktop, OrbStack, colima) is up."""
     result = run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if result.returncode != 0 and "permission denied" in (result.stderr or "").lower():
+        # Linux: the daemon runs, but this user may not open its socket.
+        raise UserError("Docker is running but refuses this user (permission denied on its socket)",
+                        "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and in")
     if result.returncode != 0:
         raise UserError("Docker is installed but not running",
                         "start Docker Desktop / OrbStack / `colima start`, or `sudo systemctl start docker` on Linux")

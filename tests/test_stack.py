@@ -121,6 +121,14 @@ def test_docker_installed_but_stopped_says_to_start_it(bin_dir):
     require_docker_running()
 
 
+def test_docker_refusing_the_user_says_to_join_the_docker_group(bin_dir):
+    bin_dir("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
+                      "unix:///var/run/docker.sock' >&2; exit 1")
+    with pytest.raises(UserError) as err:
+        require_docker_running()
+    assert "permission denied" in err.value.problem and "usermod -aG docker" in err.value.fix
+
+
 def test_purge_deletes_only_a_data_dir_this_project_created(tmp_path):
     data = tmp_path / "data"
     assert purge_data_dir(data) is False
