@@ -9,6 +9,7 @@ import subprocess
 from typing import Callable
 
 from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
+from infra.config import host_arch
 from laptop.errors import UserError
 
 # How to install each tool: the cluster steps' own hints, plus what only the host side needs.
@@ -56,6 +57,17 @@ def require_docker_running(run: Callable[..., subprocess.CompletedProcess] = sub
     if result.returncode != 0:
         raise UserError("Docker is installed but not running",
                         "start Docker Desktop / OrbStack / `colima start`, or `sudo systemctl start docker` on Linux")
+
+
+def docker_arch(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str | None:
+    """The arch the nodes run as: the Docker engine's (its VM's on macOS). It can differ from this Python's, e.g. an
+    x86_64 Python under Rosetta on Apple Silicon. None when Docker does not answer."""
+    try:
+        result = run(["docker", "info", "--format", "{{.Architecture}}"], capture_output=True, text=True)
+    except OSError:
+        return None
+    machine = result.stdout.strip() if result.returncode == 0 else ""
+    return host_arch(machine) if machine else None
 
 
 def busy_ports(ports: dict[str, int]) -> dict[str, int]:

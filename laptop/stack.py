@@ -15,8 +15,8 @@ import yaml
 
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.errors import UserError
-from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, require_docker_running,
-                         require_tools)
+from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
+                         require_docker_running, require_tools)
 from laptop.passphrase import passphrase_env
 
 
@@ -121,10 +121,12 @@ def _validated(raw: dict[str, Any], name: str) -> StackConfig:
 
 
 def detected_defaults(raw: dict[str, Any], which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
-    """Settings `inv up` writes into a stack that has none: this host's arch, and the engine installed here."""
+    """Settings `inv up` writes into a stack that has none: the nodes' arch (Docker's, else this host's), and the
+    engine installed here."""
     found: dict[str, str] = {}
-    if not raw.get("arch") and host_arch():
-        found["arch"] = host_arch()
+    arch = None if raw.get("arch") else docker_arch() or host_arch()
+    if arch:
+        found["arch"] = arch
     if not raw.get("engine"):
         engine = detect_engine(which)
         if engine is None:

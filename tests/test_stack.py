@@ -56,6 +56,7 @@ def test_engine_detection_prefers_kind_then_k3d():
 
 
 def test_detected_defaults_fill_only_what_the_user_left_unset(monkeypatch):
+    monkeypatch.setattr(stack, "docker_arch", lambda: None)   # no Docker answering: this host's arch
     monkeypatch.setattr(stack, "host_arch", lambda: "arm64")
     assert stack.detected_defaults({}, {"k3d": "/b/k3d"}.get) == {"arch": "arm64", "engine": "k3d"}
     assert stack.detected_defaults({"arch": "amd64", "engine": "kind"}, {}.get) == {}

@@ -138,6 +138,14 @@ def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(lapt
     assert laptop.stacks["carol"].calls[-1] == ("up",)
 
 
+def test_up_takes_the_arch_from_docker_not_from_this_python(laptop, monkeypatch):
+    """An x86_64 Python under Rosetta on Apple Silicon: the nodes are Docker's arm64, so images are planned for that."""
+    monkeypatch.setattr(stack, "host_arch", lambda: "amd64")
+    (laptop.tmp / "bin" / "docker").write_text('#!/bin/sh\n[ "$1" = info ] && echo aarch64\nexit 0\n')
+    stack.up(stack="dave", yes=True)
+    assert ("set_config", "kfp-laptop:arch", "arm64") in laptop.stacks["dave"].calls
+
+
 def test_up_keeps_the_users_settings_and_skips_the_preview_with_yes(laptop):
     laptop.stacks["bob"] = FakeStack("bob", config={"engine": "kind", "arch": "amd64"}, outputs=OUTPUTS)
     stack.up(stack="bob", yes=True)
