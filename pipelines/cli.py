@@ -157,7 +157,7 @@ def logs(run_id: str, task=None, stack=None) -> None:
                         f"tasks with logs: {names}")
     for item in chosen:
         console.rule(f"{item.label} ({item.state}, pod {item.pod_name})")
-        console.print(pod_log(endpoints, item.pod_name), highlight=False, markup=False)
+        console.print(pod_log(endpoints, item.pod_name, item.created_on), highlight=False, markup=False)
 
 
 def dag(readme: bool = False) -> str:

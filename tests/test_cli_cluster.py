@@ -257,7 +257,7 @@ def test_status_of_an_unknown_run(stand_in_for):
 
 
 def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
-    stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
                  logs={LOAD_POD: "loaded 178 rows\n", TRAIN_0_POD: "fitted k=3\n"})
     cli.logs(RUN_ID, task="load-data")
     out = capsys.readouterr().out
@@ -266,6 +266,7 @@ def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
     out = capsys.readouterr().out
     assert "loaded 178 rows" in out and "fitted k=3" in out
     assert "log unavailable: HTTP 500: Could not get main container logs" in out    # the other pods are gone
+    assert {q.get("createdat") for q in server.log_queries} == {"2026-11-29"}      # archived logs can be found
 
 
 def test_logs_of_an_unknown_task_lists_the_known_ones(stand_in_for):
