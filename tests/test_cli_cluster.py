@@ -2,8 +2,10 @@
 
 `KfpStandIn` imitates what kfp.Client 2.17.3 and minio-py meet at the stack's published ports:
 - the `ml-pipeline-ui` service of KFP 2.17 proxying the v2beta1 REST API: `GET /apis/v2beta1/healthz`,
-  `GET/POST /apis/v2beta1/experiments`, `POST /apis/v2beta1/runs`, `GET /apis/v2beta1/runs/{id}` (which walks
-  through scripted snapshots of the run, as successive polls of a real run do; an unknown id gets the API's 404);
+  `GET/POST /apis/v2beta1/experiments` (looked up by a display_name filter), `POST /apis/v2beta1/runs`,
+  `GET /apis/v2beta1/runs/{id}` (which walks through scripted snapshots of the run, as successive polls of a real run
+  do; an unknown id gets the API's 404) and `GET /apis/v1beta1/runs/{id}`, whose `workflow_manifest` is the run's
+  Argo workflow at that poll (shapes in tests/argo_workflow.py);
 - the UI server's pod-log endpoint `GET /k8s/pod/logs?podname=..&podnamespace=kubeflow` (text, or 500 for a pod it
   cannot find, as frontend/server/handlers/pod-logs.ts answers);
 - MinIO's S3 calls for reading one artifact: bucket location, ListObjectsV2 and GetObject.
