@@ -7,12 +7,14 @@ user-only file (`laptop.passphrase`). Plain `pulumi up` / `pulumi destroy` work 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
+from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.errors import UserError
 from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
@@ -175,6 +177,8 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     require_docker_running()
     if not _outputs(selected, name):
         _require_free_ports(config)
+    else:
+        _require_cluster(config, name)
     fix = "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster"
     if not yes:
         _stream("preview", name, fix, lambda: selected.preview(on_output=_print_line, color="always"))
@@ -194,6 +198,17 @@ def _require_free_ports(config: StackConfig) -> None:
         key, port = next(iter(busy.items()))
         raise UserError(f"port {port} on 127.0.0.1 ({PROJECT}:{key}) is already in use by another program",
                         f"stop that program, or choose another port: `pulumi config set {PROJECT}:{key} PORT`")
+
+
+def _require_cluster(config: StackConfig, name: str) -> None:
+    """A stack that is up whose kind/k3d cluster is gone (deleted by hand, a Docker reset): `pulumi up` would see no
+    change, succeed, and print endpoints nothing answers on."""
+    if config.engine == "existing":
+        return
+    if subprocess.run(["/bin/sh", "-c", engine_for(config).exists_command()]).returncode != 0:
+        raise UserError(f"stack `{name}` is up, but its {config.engine} cluster `{config.cluster_name}` no longer "
+                        "exists (deleted outside Pulumi, e.g. by a Docker reset)",
+                        "run `inv down`, then `inv up` (runs, artifacts and images in dataDir are kept)")
 
 
 def summary(outputs: dict[str, Any]) -> str:

@@ -88,6 +88,7 @@ def laptop(tmp_path, monkeypatch):
     for tool in ("docker", "kind", "pulumi"):
         (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
         (bin_dir / tool).chmod(0o755)
+    (bin_dir / "kind").write_text('#!/bin/sh\n[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0\n')   # cluster is up
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
     FakeStack.work_dir.mkdir()
@@ -150,6 +151,16 @@ def test_up_keeps_the_users_settings_and_skips_the_preview_with_yes(laptop):
     laptop.stacks["bob"] = FakeStack("bob", config={"engine": "kind", "arch": "amd64"}, outputs=OUTPUTS)
     stack.up(stack="bob", yes=True)
     assert laptop.stacks["bob"].calls == [("up",)]
+
+
+def test_up_of_a_stack_whose_cluster_was_deleted_by_hand_says_to_recreate_it(laptop):
+    """Otherwise `pulumi up` would see no change and succeed with endpoints nothing answers on."""
+    laptop.stacks["erin"] = FakeStack("erin", config={"engine": "kind", "arch": "amd64", "clusterName": "gone"},
+                                      outputs=OUTPUTS)
+    with pytest.raises(UserError) as err:
+        stack.up(stack="erin", yes=True)
+    assert "kind cluster `gone` no longer exists" in err.value.problem and "inv down" in err.value.fix
+    assert ("up",) not in laptop.stacks["erin"].calls
 
 
 def test_up_refuses_a_bad_setting_before_pulumi_runs(laptop):

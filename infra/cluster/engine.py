@@ -77,8 +77,9 @@ class ClusterEngine(ABC):
         """The engine's own cluster config file, as data."""
 
     @abstractmethod
-    def _exists(self) -> str:
-        """Shell test that succeeds when the cluster already exists (so a lost state adopts it)."""
+    def exists_command(self) -> str:
+        """Shell test that succeeds when the cluster exists: create adopts it (lost state), `inv up` checks that a
+        stack that is up still has it."""
 
     @abstractmethod
     def _create(self, config_file: str) -> str:
@@ -108,7 +109,7 @@ class ClusterEngine(ABC):
             require_binary(self.binary),
             f"mkdir -p {data_dir}",
             f"touch {data_dir}/{DATA_DIR_MARKER}",
-            f"if ! {self._exists()}; then",
+            f"if ! {self.exists_command()}; then",
             '  config_file="$(mktemp)"',
             "  cat > \"$config_file\" <<'KFP_LAPTOP_CLUSTER_CONFIG'",
             self.config_yaml().rstrip("\n"),

@@ -39,7 +39,7 @@ class K3dEngine(ClusterEngine):
             },
         }
 
-    def _exists(self) -> str:
+    def exists_command(self) -> str:
         return f"k3d cluster get {shlex.quote(self.config.cluster_name)} >/dev/null 2>&1"
 
     def _create(self, config_file: str) -> str:

@@ -40,7 +40,7 @@ class KindEngine(ClusterEngine):
     def hosts_toml_path(self) -> str:
         return f"{CERTS_D}/{self.registry.host}/hosts.toml"
 
-    def _exists(self) -> str:
+    def exists_command(self) -> str:
         return f"kind get clusters 2>/dev/null | grep -qx {shlex.quote(self.config.cluster_name)}"
 
     def _create(self, config_file: str) -> str:
