@@ -161,7 +161,8 @@ def stand_in_for(monkeypatch):
         server.close()
 
 
-SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/77/summary"
+# <pipeline root>/<pipeline name>/<run id>/<task>/<uuid per execution>/<output> (backend/src/v2/driver provisionOutputs)
+SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/0b7e4c1d-5f7a-4e8b-9c1d-2e3f4a5b6c7d/summary"
 SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_accuracy": 0.956, "test_f1_macro": 0.95}
 
 
@@ -169,7 +170,7 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))),
                            snapshot("SUCCEEDED", wine_workflow())],
                           objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
-                                   "v2/artifacts/wine-tuning/other-run/evaluate-model/1/summary": b"{}"})
+                                   "v2/artifacts/wine-tuning/other-run/evaluate-model/1f0c/summary": b"{}"})
     summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
     out = capsys.readouterr().out
     assert summary == SUMMARY
