@@ -166,3 +166,20 @@ def test_module_runs_as_the_stack_runs_it(stand_in):
                             text=True, timeout=60, env={**os.environ})
     assert result.returncode == 1
     assert "KFP is not ready" in result.stderr and "Deployments not available: ml-pipeline" in result.stderr
+
+
+def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_environment(stand_in, tmp_path):
+    """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig in the environment."""
+    from infra.components.readiness import readiness_command
+    from infra.config import from_raw
+
+    stand_in.deployments, stand_in.kfp_status = [deployment("ml-pipeline", 1)], 200
+    kubeconfig = yaml.safe_load(stand_in.kubeconfig())
+    kubeconfig["users"][0]["user"] = {"token": "s3cr3t-token"}
+    port = stand_in.url.rsplit(":", 1)[1]
+    step = readiness_command(from_raw({"kfpPort": port, "dataDir": str(tmp_path)}))
+    result = subprocess.run(["/bin/sh", "-c", step], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "KFP_LAPTOP_KUBECONFIG": yaml.safe_dump(kubeconfig)})
+    assert result.returncode == 0, result.stderr
+    assert "KFP answers" in result.stderr
+    assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))
