@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -175,10 +176,11 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     config = _validated(raw, name)
     require_tools(config.engine)
     require_docker_running()
-    if not _outputs(selected, name):
+    previous = _outputs(selected, name)
+    if not previous:
         _require_free_ports(config)
     else:
-        _require_cluster(config, name)
+        _require_cluster(config, previous.get("cluster") or {}, name)
     fix = "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster"
     if not yes:
         _stream("preview", name, fix, lambda: selected.preview(on_output=_print_line, color="always"))
@@ -200,13 +202,15 @@ def _require_free_ports(config: StackConfig) -> None:
                         f"stop that program, or choose another port: `pulumi config set {PROJECT}:{key} PORT`")
 
 
-def _require_cluster(config: StackConfig, name: str) -> None:
-    """A stack that is up whose kind/k3d cluster is gone (deleted by hand, a Docker reset): `pulumi up` would see no
-    change, succeed, and print endpoints nothing answers on."""
-    if config.engine == "existing":
+def _require_cluster(config: StackConfig, cluster: dict[str, str], name: str) -> None:
+    """The kind/k3d cluster a stack is up on (its `cluster` output; the settings may name the next one) must still
+    exist. If it was deleted by hand or by a Docker reset, `pulumi up` would see no change, succeed, and print
+    endpoints nothing answers on."""
+    if cluster.get("engine") not in ("kind", "k3d"):
         return
-    if subprocess.run(["/bin/sh", "-c", engine_for(config).exists_command()]).returncode != 0:
-        raise UserError(f"stack `{name}` is up, but its {config.engine} cluster `{config.cluster_name}` no longer "
+    up_on = engine_for(replace(config, engine=cluster["engine"], cluster_name=cluster["name"]))
+    if subprocess.run(["/bin/sh", "-c", up_on.exists_command()]).returncode != 0:
+        raise UserError(f"stack `{name}` is up, but its {cluster['engine']} cluster `{cluster['name']}` no longer "
                         "exists (deleted outside Pulumi, e.g. by a Docker reset)",
                         "run `inv down`, then `inv up` (runs, artifacts and images in dataDir are kept)")
 

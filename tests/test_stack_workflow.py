@@ -134,6 +134,8 @@ def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, 
 def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(laptop):
     """Pulumi.yaml's default (kind) is not a choice the user made: the engine installed here is written instead."""
     (laptop.tmp / "bin" / "kind").rename(laptop.tmp / "bin" / "k3d")
+    on_k3d = {**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "engine": "k3d", "context": "k3d-kfp"}}
+    laptop.stacks["carol"] = FakeStack("carol", outputs=on_k3d)
     stack.up(stack="carol", yes=True)
     assert ("set_config", "kfp-laptop:engine", "k3d") in laptop.stacks["carol"].calls
     assert laptop.stacks["carol"].calls[-1] == ("up",)
@@ -155,12 +157,22 @@ def test_up_keeps_the_users_settings_and_skips_the_preview_with_yes(laptop):
 
 def test_up_of_a_stack_whose_cluster_was_deleted_by_hand_says_to_recreate_it(laptop):
     """Otherwise `pulumi up` would see no change and succeed with endpoints nothing answers on."""
+    gone = {**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "name": "gone"}}
     laptop.stacks["erin"] = FakeStack("erin", config={"engine": "kind", "arch": "amd64", "clusterName": "gone"},
-                                      outputs=OUTPUTS)
+                                      outputs=gone)
     with pytest.raises(UserError) as err:
         stack.up(stack="erin", yes=True)
     assert "kind cluster `gone` no longer exists" in err.value.problem and "inv down" in err.value.fix
     assert ("up",) not in laptop.stacks["erin"].calls
+
+
+def test_up_moving_a_stack_to_another_engine_checks_the_cluster_it_is_up_on(laptop):
+    """The kind cluster in the outputs exists; the k3d one in the settings is what this `pulumi up` creates."""
+    (laptop.tmp / "bin" / "k3d").write_text("#!/bin/sh\nexit 1\n")   # `k3d cluster get kfp`: no such cluster yet
+    (laptop.tmp / "bin" / "k3d").chmod(0o755)
+    laptop.stacks["frank"] = FakeStack("frank", config={"engine": "k3d", "arch": "amd64"}, outputs=OUTPUTS)
+    stack.up(stack="frank", yes=True)
+    assert laptop.stacks["frank"].calls == [("up",)]
 
 
 def test_up_refuses_a_bad_setting_before_pulumi_runs(laptop):
