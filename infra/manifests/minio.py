@@ -165,7 +165,7 @@ def wire_minio(objects: list[dict], image: str) -> None:
     #    frontend/server/configs.ts ARGO_KEYFORMAT) differs from upstream's controller (`private-artifacts/...`).
     if archive.get("keyFormat"):
         set_env(ui, "ARGO_KEYFORMAT", archive["keyFormat"])
-    # 6. Upstream's Secret holds minio/minio123: the Pulumi layer replaces it with generated credentials.
+    # 6. Upstream's Secret holds well-known default credentials: the Pulumi layer replaces it with generated credentials.
     remove(objects, "Secret", t.ARTIFACT_SECRET)
     # 7. MinIO itself, and the Job that creates the bucket.
     objects.extend(minio_objects(image))
