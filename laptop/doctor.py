@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
+from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, read_cluster, watchdog_check
 from laptop.doctor_host import docker_check, emulation_check, port_check, tool_check
 from laptop.errors import UserError
 from laptop.host import default_stack_name
+from laptop.stack_file import own_settings
 from watchdog.objects import IMAGE
 
 PORT_KEYS = {"kfpPort": "kfp_port", "minioPort": "minio_port", "minioConsolePort": "minio_console_port",
@@ -48,11 +47,11 @@ def main(stack: str | None = None) -> None:
 def stack_config(name: str, root: Path = PROJECT_ROOT) -> tuple[StackConfig | None, Check | None]:
     """The stack's settings from `Pulumi.<stack>.yaml` (its defaults when the file is absent), validated."""
     path = root / f"Pulumi.{name}.yaml"
-    raw: dict[str, Any] = {}
-    if path.exists():
-        settings = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-        raw = {k.split(":", 1)[1]: v for k, v in settings.items()
-               if k.startswith(f"{PROJECT}:") and not isinstance(v, dict)}   # secure values are not needed here
+    try:
+        settings = own_settings(path)
+    except UserError as err:
+        return None, Check("stack config", FAIL, err.problem, err.fix or "")
+    raw = {key: value for key, value in settings.items() if not isinstance(value, dict)}   # secure values not needed
     try:
         return from_raw(raw, stack=name), None
     except ConfigError as err:

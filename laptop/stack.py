@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
-
-import yaml
+from typing import Any, Callable, Iterator
 
 from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
@@ -21,6 +20,7 @@ from laptop.errors import UserError
 from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
                          require_docker_running, require_tools)
 from laptop.passphrase import passphrase_env
+from laptop.stack_file import own_settings
 
 
 def _auto():
@@ -41,13 +41,18 @@ def _options(env: dict[str, str]):
                                       env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env})
 
 
+BACKEND_FIX = ("check that the state backend (`backend.url` in Pulumi.yaml, or PULUMI_BACKEND_URL) exists and is "
+               "writable by you; `pulumi stack ls` shows the problem")
+
+
 def _select(name: str):
     """The existing stack `name`, or None. Selecting needs no passphrase; reading secrets does."""
     auto = _auto()
-    try:
-        return auto.select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options({}))
-    except auto.StackNotFoundError:
-        return None
+    with _pulumi_step("stack select", name, BACKEND_FIX):
+        try:
+            return auto.select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options({}))
+        except auto.StackNotFoundError:
+            return None
 
 
 def _require_stack(name: str):
@@ -101,19 +106,18 @@ def stack_outputs(stack: str | None = None) -> dict[str, Any]:
     return outputs
 
 
-def _raw_config(stack) -> dict[str, Any]:
+def _raw_config(stack, name: str) -> dict[str, Any]:
     """The stack's effective settings: `pulumi config --json` fills in Pulumi.yaml's defaults for unset keys."""
     prefix = f"{PROJECT}:"
-    return {key[len(prefix):]: item.value for key, item in stack.get_all_config().items() if key.startswith(prefix)}
+    with _pulumi_step("config", name, f"correct Pulumi.{name}.yaml; `pulumi config` shows the problem"):
+        settings = stack.get_all_config()
+    return {key[len(prefix):]: item.value for key, item in settings.items() if key.startswith(prefix)}
 
 
 def _keys_set_on_stack(stack) -> set[str]:
     """The keys the stack's own file (Pulumi.<stack>.yaml) sets: only there can an unset key be told from one set
     to its default, which `_raw_config` cannot."""
-    path = Path(stack.workspace.work_dir) / f"Pulumi.{stack.name.split('/')[-1]}.yaml"
-    settings = (yaml.safe_load(path.read_text()) if path.is_file() else None) or {}
-    prefix = f"{PROJECT}:"
-    return {key[len(prefix):] for key in settings.get("config") or {} if key.startswith(prefix)}
+    return set(own_settings(Path(stack.workspace.work_dir) / f"Pulumi.{stack.name.split('/')[-1]}.yaml"))
 
 
 def _validated(raw: dict[str, Any], name: str) -> StackConfig:
@@ -142,10 +146,12 @@ def _print_line(line: str) -> None:
     print(line.rstrip("\n"), flush=True)
 
 
-def _stream(step: str, name: str, fix: str, run: Callable[[], Any]) -> None:
-    """Run a pulumi step whose progress is printed live; its failure becomes one message (the details are above)."""
+@contextmanager
+def _pulumi_step(step: str, name: str, fix: str) -> Iterator[None]:
+    """A pulumi CLI call whose failure becomes one message: pulumi's last error line (any progress is above) and
+    the fix."""
     try:
-        run()
+        yield
     except _auto().CommandError as err:
         reason = _last_error_line(err)
         raise UserError(f"`pulumi {step}` of stack `{name}` failed: {reason or 'see its message above'}", fix) from None
@@ -165,12 +171,15 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     _require_pulumi()
     auto = _auto()
     name = stack or default_stack_name()
-    selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT), opts=_options(passphrase_env(create=True)))
+    with _pulumi_step("stack select --create", name, BACKEND_FIX):
+        selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT),
+                                               opts=_options(passphrase_env(create=True)))
     print(f"stack {name} (local state; `pulumi stack select {name}` for plain pulumi commands)", flush=True)
-    raw = _raw_config(selected)
+    raw = _raw_config(selected, name)
     own = _keys_set_on_stack(selected)
     for key, value in detected_defaults({key: raw[key] for key in own if key in raw}).items():
-        selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
+        with _pulumi_step("config set", name, f"correct Pulumi.{name}.yaml; `pulumi config` shows the problem"):
+            selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
         raw[key] = value
         print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)
     config = _validated(raw, name)
@@ -183,9 +192,11 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
         _require_cluster(config, previous.get("cluster") or {}, name)
     fix = "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster"
     if not yes:
-        _stream("preview", name, fix, lambda: selected.preview(on_output=_print_line, color="always"))
+        with _pulumi_step("preview", name, fix):
+            selected.preview(on_output=_print_line, color="always")
         _confirm(f"Apply these changes to stack `{name}`?", yes)
-    _stream("up", name, fix, lambda: selected.up(on_output=_print_line, color="always"))
+    with _pulumi_step("up", name, fix):
+        selected.up(on_output=_print_line, color="always")
     outputs = _outputs(selected, name)
     print(summary(outputs), flush=True)
     return outputs
@@ -232,11 +243,11 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     _require_pulumi()
     name = stack or default_stack_name()
     selected = _require_stack(name)
-    config = _validated(_raw_config(selected), name)
+    config = _validated(_raw_config(selected, name), name)
     what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
     _confirm(what + (f" and delete {config.data_dir}?" if purge else "?"), yes)
-    _stream("destroy", name, "fix what it names, then run `inv down` again",
-            lambda: selected.destroy(on_output=_print_line, color="always"))
+    with _pulumi_step("destroy", name, "fix what it names, then run `inv down` again"):
+        selected.destroy(on_output=_print_line, color="always")
     if purge:
         purge_data_dir(config.data_dir)
         print(f"deleted {config.data_dir}", flush=True)

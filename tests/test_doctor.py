@@ -193,6 +193,18 @@ def test_stack_config_reads_the_stack_file(tmp_path):
     assert config is None and problem.status == FAIL and "kfpPort" in problem.detail
 
 
+@pytest.mark.parametrize("text, says", [("config:\n  kfp-laptop:arch: [amd64\n", "cannot read Pulumi.me.yaml (line 3)"),
+                                        ("- a list\n", "not a stack settings file"),
+                                        ("config: [kfp-laptop:arch]\n", "not a stack settings file")])
+def test_a_broken_stack_file_is_a_failed_check_not_a_crash(tmp_path, text, says):
+    from laptop.doctor import stack_config
+
+    (tmp_path / "Pulumi.me.yaml").write_text(text)
+    config, problem = stack_config("me", root=tmp_path)
+    assert config is None and problem.status == FAIL and says in problem.detail
+    assert str(tmp_path / "Pulumi.me.yaml") in problem.fix
+
+
 def test_main_exits_non_zero_with_one_message_when_anything_fails(monkeypatch, capsys):
     """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this machine."""
     import laptop.doctor as doctor

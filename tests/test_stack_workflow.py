@@ -52,7 +52,12 @@ class FakeStack:
         self._file().write_text(yaml.safe_dump({"encryptionsalt": "v1:stand-in", "config": config}))
 
     def get_all_config(self):
-        return {key: auto.ConfigValue(value=value) for key, value in {**PROJECT_DEFAULTS, **self._own()}.items()}
+        try:
+            own = self._own()
+        except yaml.YAMLError as err:   # the CLI refuses a settings file it cannot parse, naming it
+            raise auto.CommandError(auto.CommandResult(
+                stdout="", stderr=f"error: could not unmarshal '{self._file()}': {err.problem}", code=255)) from None
+        return {key: auto.ConfigValue(value=value) for key, value in {**PROJECT_DEFAULTS, **own}.items()}
 
     def set_config(self, key, value):
         self.calls.append(("set_config", key, value.value))
@@ -180,6 +185,16 @@ def test_up_refuses_a_bad_setting_before_pulumi_runs(laptop):
     with pytest.raises(UserError, match=r"kfp-laptop:kfpPort = '99999'"):
         stack.up(stack="bob", yes=True)
     assert ("up",) not in laptop.stacks["bob"].calls
+
+
+def test_a_stack_settings_file_pulumi_cannot_parse_is_one_message_naming_it(laptop):
+    laptop.stacks["erin"] = FakeStack("erin", config={"engine": "kind", "arch": "amd64"})
+    (FakeStack.work_dir / "Pulumi.erin.yaml").write_text("config:\n  kfp-laptop:arch: [amd64\n")
+    for command in (lambda: stack.up(stack="erin", yes=True), lambda: stack.down(stack="erin", yes=True)):
+        with pytest.raises(UserError, match=r"`pulumi config` of stack `erin` failed: .*Pulumi\.erin\.yaml") as err:
+            command()
+        assert "Pulumi.erin.yaml" in err.value.fix
+    assert laptop.stacks["erin"].calls == []
 
 
 def test_outputs_are_plain_values_with_secrets_revealed(laptop):
