@@ -49,11 +49,14 @@ def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | Non
     """Write every Kubernetes object the stack would apply, in install order, as plain YAML; returns the files."""
     config = render_config(arch, kfp_manifests, kfp_version)
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, objects in zip(FILES, stack_objects(config)):
-        files.append(folder / name)
-        files[-1].write_text(dump(objects))
+    files = [folder / name for name in FILES]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, objects in zip(files, stack_objects(config)):
+            path.write_text(dump(objects))
+    except OSError as err:
+        raise UserError(f"cannot write the rendered objects to {err.filename or folder}: {err.strerror or err}",
+                        "pass --out a folder you can write to") from None
     Console(stderr=True).print(f"wrote the objects of KFP {config.kfp_version} for {config.arch} "
                                f"to {', '.join(str(f) for f in files)}", highlight=False)
     return files

@@ -49,3 +49,10 @@ def test_image_plan_shows_what_needs_emulation(kfp_fixture, capsys):
 def test_a_bad_option_is_a_user_error(kfp_fixture, tmp_path):
     with pytest.raises(UserError, match="arch"):
         render_to(tmp_path, arch="sparc", kfp_manifests=str(kfp_fixture))
+
+
+def test_an_out_folder_that_cannot_be_written_is_a_user_error(kfp_fixture, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(UserError, match="cannot write the rendered objects to .*a-file") as err:
+        render_to(tmp_path / "a-file" / "out", arch="arm64", kfp_manifests=str(kfp_fixture))
+    assert "--out" in err.value.fix
