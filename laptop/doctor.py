@@ -76,10 +76,17 @@ def cluster_checks(outputs: dict[str, Any], now: float) -> list[Check]:
     from kubernetes.client import ApiException
     from kubernetes.config import ConfigException
     from urllib3.exceptions import HTTPError
+    from yaml import YAMLError
 
+    cluster = outputs.get("cluster") or {}
     try:
-        view = read_cluster(outputs["kubeconfig"], (outputs.get("cluster") or {}).get("context"))
-    except (ApiException, ConfigException, HTTPError, OSError, ValueError) as err:   # a finding, not a crash
+        view = read_cluster(outputs["kubeconfig"], cluster.get("context"))
+    except (ConfigException, YAMLError) as err:   # a finding, not a crash
+        rewrite = "`inv up` reads it again" if cluster.get("engine") == "existing" else \
+            "`inv down`, then `inv up` (the cluster's create step writes it)"
+        return [Check("cluster", FAIL, f"the stack's kubeconfig is unusable: {str(err).splitlines()[0][:200]}",
+                      rewrite)] + endpoint_checks(outputs)
+    except (ApiException, HTTPError, OSError, ValueError) as err:
         return [Check("cluster", FAIL, f"cannot read the cluster: {str(err).splitlines()[0][:200]}",
                       "start Docker (the cluster's node is a container), then `inv up`")] + endpoint_checks(outputs)
     return deployment_checks(view.deployments, view.pods) + [watchdog_check(view.watchdog_status, now)] + \

@@ -182,6 +182,19 @@ current-context: kind-kfp
     assert checks[0].name == "cluster" and checks[0].status == FAIL and "inv up" in checks[0].fix
 
 
+@pytest.mark.parametrize("kubeconfig", ["clusters: [unclosed", "{}"])
+def test_an_unusable_kubeconfig_output_is_a_finding_not_a_crash(kubeconfig):
+    from laptop.doctor import cluster_checks
+
+    port = free_port()
+    outputs = {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
+               "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
+               "registry": f"127.0.0.1:{port}"}
+    checks = cluster_checks(outputs, NOW)
+    assert checks[0].name == "cluster" and checks[0].status == FAIL and "kubeconfig is unusable" in checks[0].detail
+    assert "inv down" in checks[0].fix
+
+
 def test_stack_config_reads_the_stack_file(tmp_path):
     from laptop.doctor import stack_config
 
