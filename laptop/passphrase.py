@@ -19,13 +19,17 @@ def passphrase_file() -> Path:
 def ensure_passphrase_file() -> Path:
     """Create the passphrase file (0600, in a 0700 folder) on first use; tighten its mode if someone loosened it."""
     path = passphrase_file()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(32) + "\n")
-    if stat.S_IMODE(path.stat().st_mode) & 0o077:
-        path.chmod(0o600)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32) + "\n")
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except OSError as err:
+        raise UserError(f"cannot create the stack's secrets passphrase file {path}: {err.strerror or err}",
+                        "make its folder writable by you, or set KFP_LAPTOP_HOME to a folder of yours") from None
     return path
 
 

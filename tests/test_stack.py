@@ -85,6 +85,14 @@ def test_loosened_passphrase_file_is_tightened(home):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_passphrase_home_that_cannot_be_created_is_a_user_error(home, monkeypatch):
+    home.parent.joinpath("a-file").write_text("")
+    monkeypatch.setenv("KFP_LAPTOP_HOME", str(home.parent / "a-file" / "kfp-home"))
+    with pytest.raises(UserError, match="cannot create the stack's secrets passphrase file") as err:
+        passphrase_env(create=True)
+    assert "KFP_LAPTOP_HOME" in err.value.fix
+
+
 def test_missing_passphrase_is_a_user_error_unless_the_user_set_their_own(home, monkeypatch):
     with pytest.raises(UserError, match="passphrase file .* is missing"):
         passphrase_env(create=False)
