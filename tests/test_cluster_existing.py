@@ -59,3 +59,13 @@ def test_kubeconfig_env_is_a_path_list(tmp_path):
 def test_no_kubeconfig_file_explains_what_existing_needs(tmp_path):
     with pytest.raises(KubeconfigError, match="no kubeconfig found"):
         load_existing(None, {"KUBECONFIG": str(tmp_path / "missing")})
+
+
+@pytest.mark.parametrize("text, says", [("clusters: [unclosed\n", "cannot read the kubeconfig"),
+                                        ("- a list\n", "is not a kubeconfig")])
+def test_a_broken_kubeconfig_file_is_named_not_a_traceback(tmp_path, text, says):
+    path = tmp_path / "config"
+    path.write_text(text)
+    with pytest.raises(KubeconfigError, match=says) as err:
+        load_existing(None, {"KUBECONFIG": str(path)})
+    assert str(path) in str(err.value)

@@ -67,4 +67,15 @@ def load_existing(context: str | None, environ: dict[str, str] | None = None) ->
     if not paths:
         raise KubeconfigError(f"no kubeconfig found at {', '.join(map(str, kubeconfig_paths(environ)))}; "
                               "engine existing needs a context to install into (set KUBECONFIG or log in to the cluster)")
-    return select_context(merge_kubeconfigs([yaml.safe_load(p.read_text()) or {} for p in paths]), context)
+    return select_context(merge_kubeconfigs([_read_kubeconfig(p) for p in paths]), context)
+
+
+def _read_kubeconfig(path: Path) -> dict:
+    """One kubeconfig file as data; KubeconfigError naming the file when it cannot be read or is not a kubeconfig."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise KubeconfigError(f"cannot read the kubeconfig {path}: {str(err).splitlines()[0]}") from None
+    if not isinstance(document, dict):
+        raise KubeconfigError(f"{path} is not a kubeconfig (a mapping with clusters, contexts and users)")
+    return document
