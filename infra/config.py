@@ -70,7 +70,7 @@ class ConfigError(ValueError):
     """One bad config value: the message names the key, the value and what is allowed."""
 
     def __init__(self, key: str, value: Any, allowed: str, fix: str | None = None):
-        self.key = key
+        self.key, self.value, self.allowed = key, value, allowed
         fix = fix or f"change it with `pulumi config set {PROJECT}:{key} VALUE`"
         super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed} ({fix})")
 

@@ -25,13 +25,17 @@ PLACEHOLDER = "<generated per stack by pulumi-random>"
 VERDICT_STYLE = {SUBSTITUTED: "yellow", NEEDS_EMULATION: "bold red"}
 
 
+OPTIONS = {"arch": "--arch", "kfpManifests": "--kfp-manifests", "kfpVersion": "--kfp-version"}   # config key -> flag
+
+
 def render_config(arch: str | None, kfp_manifests: str | None, kfp_version: str | None) -> StackConfig:
     """The stack config these options describe (everything else at its default), validated like `pulumi up`'s."""
     raw = {"arch": arch or "auto", "kfpManifests": kfp_manifests or "", "kfpVersion": kfp_version or ""}
     try:
         return from_raw(raw, stack="render")
-    except ConfigError as err:
-        raise UserError(str(err), "pass --arch amd64|arm64, --kfp-version X.Y.Z or --kfp-manifests FOLDER") from None
+    except ConfigError as err:   # named by its option: the stack's `pulumi config` plays no part here
+        raise UserError(f"invalid {OPTIONS[err.key]} {err.value!r}: {err.allowed}",
+                        "pass --arch amd64|arm64, --kfp-version X.Y.Z or --kfp-manifests FOLDER") from None
 
 
 def stack_objects(config: StackConfig) -> list[list[dict]]:
