@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from watchdog.diagnose import PodProblem, diagnose_pod
+from watchdog.diagnose import IMAGE_PULL_REASONS, PodProblem, diagnose_pod
 
 # Problems that waiting does not cure, and how long one must persist before `pulumi up` gives up early.
 # (CrashLoopBackOff is expected while MySQL starts, so it only fails at the deadline.)
-HOPELESS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "Unschedulable", "OOMKilled",
-            "CreateContainerConfigError")
+HOPELESS = (*IMAGE_PULL_REASONS, "Unschedulable", "OOMKilled", "CreateContainerConfigError")
 HOPELESS_AFTER_SECONDS = 240.0
 
 
