@@ -7,13 +7,13 @@ from pathlib import Path
 
 from watchdog.decide import Policy
 from watchdog.kube import SERVICE_ACCOUNT, KubeApi
-from watchdog.loop import Settings, run
+from watchdog.loop import HEARTBEAT, Settings, run
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings(namespace=os.environ["WATCHDOG_NAMESPACE"], policy=Policy.from_env(),
-                        heartbeat=Path(os.environ.get("WATCHDOG_HEARTBEAT", "/tmp/watchdog/heartbeat")))
+                        heartbeat=Path(os.environ.get("WATCHDOG_HEARTBEAT", HEARTBEAT)))
     # The service-account folder is where Kubernetes mounts it unless the pod spec projects it elsewhere.
     run(KubeApi.in_cluster(Path(os.environ.get("WATCHDOG_SERVICE_ACCOUNT", SERVICE_ACCOUNT))), settings)
 

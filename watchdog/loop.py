@@ -21,6 +21,7 @@ from watchdog.kube import COMPONENT, ApiError, KubeApi, probe_healthz
 log = logging.getLogger("watchdog")
 STATUS_CONFIGMAP = "kfp-watchdog-status"
 STATUS_KEY, STATE_KEY = "status.json", "state.json"
+HEARTBEAT = "/tmp/watchdog/heartbeat"   # touched after every check; the liveness probe reads it
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Settings:
     namespace: str
     policy: Policy = field(default_factory=Policy)
     status_configmap: str = STATUS_CONFIGMAP
-    heartbeat: Path = Path("/tmp/watchdog/heartbeat")
+    heartbeat: Path = Path(HEARTBEAT)
     # Deployments whose pods serve a health endpoint: name -> (port, path). Argo's controller answers on 6060.
     healthz: dict[str, tuple[int, str]] = field(default_factory=lambda: {"workflow-controller": (6060, "/healthz")})
 

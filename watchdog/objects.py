@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from watchdog.decide import Policy
-from watchdog.loop import STATUS_CONFIGMAP
+from watchdog.loop import HEARTBEAT, STATUS_CONFIGMAP
 
 NAME = "kfp-watchdog"
 SOURCE_CONFIGMAP = "kfp-watchdog-source"
@@ -18,7 +18,6 @@ SOURCE_CONFIGMAP = "kfp-watchdog-source"
 # so one pull serves both, and the Python minor version the test suite runs the watchdog with.
 IMAGE = "python:3.11.14-slim-bookworm"
 SOURCE_DIR = "/opt/kfp-laptop/watchdog"
-HEARTBEAT = "/tmp/watchdog/heartbeat"
 # The modules the watchdog runs; objects.py (this file) only builds manifests and stays on the host.
 RUNTIME_MODULES = ("__init__.py", "__main__.py", "alive.py", "decide.py", "diagnose.py", "kube.py", "loop.py")
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "kfp-laptop"}
