@@ -231,7 +231,7 @@ def summary(outputs: dict[str, Any]) -> str:
     lines = [f"KFP UI and API:  {outputs.get('kfp_endpoint')}",
              f"MinIO console:   {outputs.get('minio_console')}  (credentials: "
              "`pulumi stack output minio_access_key --show-secrets` / minio_secret_key)",
-             f"Registry:        {outputs.get('registry') or '(none for engine existing)'}",
+             f"Registry:        {outputs.get('registry')}",
              "Next:            inv run-wine"]
     return "\n".join(lines)
 
