@@ -56,6 +56,8 @@ def test_engine_detection_prefers_kind_then_k3d():
 
 
 def test_detected_defaults_fill_only_what_the_user_left_unset(monkeypatch):
+    """Docker (not on this machine) is stood in as not answering, and the host as arm64, so the result does not
+    depend on where the suite runs; the engine lookup is a plain mapping in place of PATH."""
     monkeypatch.setattr(stack, "docker_arch", lambda: None)   # no Docker answering: this host's arch
     monkeypatch.setattr(stack, "host_arch", lambda: "arm64")
     assert stack.detected_defaults({}, {"k3d": "/b/k3d"}.get) == {"arch": "arm64", "engine": "k3d"}

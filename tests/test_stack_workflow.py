@@ -123,6 +123,8 @@ def laptop(tmp_path, monkeypatch):
 
 
 def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, monkeypatch, capsys):
+    """The user's "y" at the prompt is stood in for (pytest gives no terminal); the prompt's own refusal without one
+    is tested in test_stack.py."""
     monkeypatch.setattr(stack, "_confirm", lambda question, yes: None)
     outputs = stack.up(stack="alice-mbp")
     fake = laptop.stacks["alice-mbp"]
