@@ -1,6 +1,7 @@
 """Command-line pipeline arguments, parsed and checked before anything runs (values arrive as strings from invoke)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from laptop.errors import UserError
@@ -32,15 +33,35 @@ def _number(name: str, value, kind: type, example: str):
                         f"pass e.g. {_flag(name)} {example}") from None
 
 
+def _check_the_data_bears(candidates: tuple[int, ...], held_out: float) -> None:
+    """Refuse what would fail inside a task: the stratified split needs a row per class in the test half, the
+    cross-validation `folds` rows per class in the training half, and KNN no more neighbours than a fold trains on."""
+    test_rows = math.ceil(held_out * wine.WINE_ROWS)      # as scikit-learn's train_test_split counts them
+    train_rows = wine.WINE_ROWS - test_rows
+    needed = wine.WINE_CLASSES * wine.DEFAULT_FOLDS
+    if test_rows < wine.WINE_CLASSES or train_rows < needed:
+        raise UserError(f"--test-size {held_out} splits the wine data's {wine.WINE_ROWS} rows into {train_rows} for "
+                        f"training and {test_rows} for testing; the test half needs at least {wine.WINE_CLASSES} "
+                        f"(one per class), the training half at least {needed} ({wine.DEFAULT_FOLDS}-fold "
+                        "cross-validation per class)", "pass e.g. --test-size 0.25")
+    fit_rows = train_rows - math.ceil(train_rows / wine.DEFAULT_FOLDS)   # what the smallest fold trains on
+    if max(candidates) > fit_rows:
+        raise UserError(f"--neighbors {max(candidates)} is more than the {fit_rows} rows each cross-validation fold "
+                        f"trains on (with --test-size {held_out})", f"pass candidates up to {fit_rows}, e.g. "
+                        "--neighbors 3,5,7")
+
+
 def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_state=None) -> WineArguments:
     """Validated wine arguments; None means the pipeline's default."""
     if neighbors is None:
         candidates = tuple(wine.DEFAULT_NEIGHBORS)
     else:
-        parts = neighbors if isinstance(neighbors, (list, tuple)) else str(neighbors).split(",")
-        candidates = tuple(_number("neighbors", str(p).strip(), int, "3,5,7") for p in parts if str(p).strip())
-        if not candidates:
+        parts = [str(p).strip() for p in (neighbors if isinstance(neighbors, (list, tuple)) else str(neighbors).split(","))]
+        if not any(parts):
             raise UserError("--neighbors is empty: there is nothing to tune", "pass candidates, e.g. --neighbors 3,5,7")
+        if not all(parts):
+            raise UserError(f"--neighbors has an empty candidate in {neighbors!r}", "pass e.g. --neighbors 3,5,7")
+        candidates = tuple(_number("neighbors", p, int, "3,5,7") for p in parts)
         if min(candidates) < 1:
             raise UserError(f"--neighbors must all be at least 1, got {neighbors!r}", "pass e.g. --neighbors 3,5,7")
     workers = wine.DEFAULT_PARALLELISM if parallelism is None else _number("parallelism", parallelism, int, "2")
@@ -51,6 +72,7 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
         raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}",
                         "pass e.g. --test-size 0.25")
     seed = wine.DEFAULT_RANDOM_STATE if random_state is None else _number("random_state", random_state, int, "42")
+    _check_the_data_bears(candidates, held_out)
     return WineArguments(neighbors=candidates, parallelism=workers, test_size=held_out, random_state=seed)
 
 

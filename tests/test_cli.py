@@ -1,6 +1,7 @@
 """Every user error of the pipeline commands: one message with a fix, raised before anything runs or is sent."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from laptop import stack as stacks
 from laptop.errors import UserError
 from pipelines import cli, local_run
+from pipelines.arguments import wine_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = json.loads((Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json").read_text())
@@ -35,6 +37,10 @@ def nothing_may_run(monkeypatch):
     ({"neighbors": ""}, "--neighbors is empty"),
     ({"neighbors": " , "}, "--neighbors is empty"),
     ({"neighbors": "3,x"}, "--neighbors must be an integer, got 'x'"),
+    ({"neighbors": "3,,5"}, "--neighbors has an empty candidate in '3,,5'"),
+    ({"neighbors": "3,500"}, "--neighbors 500 is more than the 106 rows each cross-validation fold trains on"),
+    ({"test_size": "0.001"}, "into 177 for training and 1 for testing"),
+    ({"test_size": "0.95"}, "into 8 for training and 170 for testing"),
     ({"neighbors": "3,0"}, "--neighbors must all be at least 1"),
     ({"neighbors": "2.5"}, "--neighbors must be an integer"),
     ({"parallelism": "0"}, "--parallelism must be at least 1, got 0"),
@@ -52,6 +58,31 @@ def test_invalid_wine_arguments_stop_before_anything_runs(nothing_may_run, argum
     with pytest.raises(UserError) as caught:
         cli.run_wine(**arguments)
     assert message in caught.value.problem and caught.value.fix
+
+
+@pytest.mark.parametrize("test_size", [0.016, 0.915])
+def test_the_data_checks_agree_with_scikit_learn_at_their_limits(test_size):
+    """Real scikit-learn on the real wine data: the extreme accepted arguments run, one neighbour more fails in
+    scikit-learn, and the smallest refused test size fails its split there too (the largest refused one is kept
+    back a little earlier than scikit-learn would fail: at fewer than `folds` rows per class)."""
+    from pipelines.wine import logic
+    from pipelines.wine.pipeline import DEFAULT_FOLDS, WINE_CLASSES, WINE_ROWS
+
+    frame = logic.load_wine_frame()
+    assert (len(frame), frame["target"].nunique()) == (WINE_ROWS, WINE_CLASSES)
+    with pytest.raises(UserError) as caught:
+        wine_arguments(neighbors="10000", test_size=test_size)
+    limit = int(re.search(r"up to (\d+)", caught.value.fix).group(1))
+    arguments = wine_arguments(neighbors=str(limit), test_size=test_size)
+    train, _ = logic.split_frame(frame, arguments.test_size, arguments.random_state)
+    logic.cross_validated_accuracy(logic.scaled_knn(limit), train, DEFAULT_FOLDS)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        logic.cross_validated_accuracy(logic.scaled_knn(limit + 1), train, DEFAULT_FOLDS)
+    for refused in (0.011, 0.93):
+        with pytest.raises(UserError, match="--test-size"):
+            wine_arguments(test_size=refused)
+    with pytest.raises(ValueError, match="number of classes"):
+        logic.split_frame(frame, 0.011, 42)
 
 
 def test_invalid_quickstart_argument(nothing_may_run):

@@ -14,6 +14,9 @@ DEFAULT_TEST_SIZE = 0.25
 DEFAULT_RANDOM_STATE = 42
 DEFAULT_FOLDS = 5
 DEFAULT_MIN_CLASS_FRACTION = 0.2
+# The bundled wine data's size, so arguments the data cannot bear are refused before a run (checked in tests).
+WINE_ROWS = 178
+WINE_CLASSES = 3
 
 
 def build_wine_pipeline(steps: WineComponents,
