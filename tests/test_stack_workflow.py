@@ -199,6 +199,19 @@ def test_a_stack_settings_file_pulumi_cannot_parse_is_one_message_naming_it(lapt
     assert laptop.stacks["erin"].calls == []
 
 
+def test_a_state_backend_pulumi_cannot_use_is_one_message_with_the_fix(laptop, monkeypatch):
+    """The CLI's answer when the file backend's folder is not writable is stood in for (no Pulumi CLI here)."""
+    def refused(name, work_dir=None, opts=None):
+        raise auto.CommandError(auto.CommandResult("", "error: could not create '~/.pulumi': permission denied", 255))
+    fake = types.SimpleNamespace(**{**vars(stack._auto()), "select_stack": refused, "create_or_select_stack": refused})
+    monkeypatch.setattr(stack, "_auto", lambda: fake)
+    for command in (lambda: stack.find_outputs("gina"), lambda: stack.up(stack="gina", yes=True),
+                    lambda: stack.down(stack="gina", yes=True)):
+        with pytest.raises(UserError, match=r"of stack `gina` failed: error: could not create .*permission denied") as err:
+            command()
+        assert "PULUMI_BACKEND_URL" in err.value.fix
+
+
 def test_outputs_are_plain_values_with_secrets_revealed(laptop):
     laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
     (laptop.home).mkdir()
