@@ -110,11 +110,15 @@ def compile_all(out: str | Path = "out/pipelines") -> list[Path]:
     from pipelines.wine.pipeline import wine_pipeline
 
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for pipeline in (wine_pipeline, quickstart_pipeline):
         path = folder / f"{pipeline.name}.yaml"
-        compiler.Compiler().compile(pipeline, str(path))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            compiler.Compiler().compile(pipeline, str(path))
+        except OSError as err:
+            raise UserError(f"cannot write {path}: {err.strerror or err}", "pass a folder you can write to, "
+                            "e.g. --out out/pipelines") from None
         console.print(f"wrote {path}", highlight=False)
         written.append(path)
     return written

@@ -27,7 +27,11 @@ def init_local(pipeline_root: Path = DEFAULT_ROOT) -> None:
     from kfp import local
 
     root = Path(pipeline_root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the local runs' folder {root}: {err.strerror or err}",
+                        "run the command from a folder you can write to (the project's own)") from None
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
 
 

@@ -135,3 +135,15 @@ def test_invoke_prints_one_message_and_exits_1():
     assert done.returncode == 1
     assert "error: --parallelism must be at least 1, got 0" in done.stderr and "fix:" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_message(tmp_path):
+    """Real file system: a regular file where the folder should be makes both the compile and a local run refuse."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(UserError) as caught:
+        cli.compile_all(blocker / "ir")
+    assert str(blocker / "ir") in caught.value.problem and "--out" in caught.value.fix
+    with pytest.raises(UserError) as caught:
+        local_run.init_local(blocker / "runs")
+    assert str(blocker / "runs") in caught.value.problem
