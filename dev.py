@@ -32,7 +32,11 @@ def ensure_venv() -> None:
         return
     if not _bin("python").exists():
         print("kfp-laptop: creating .venv (first run only) ...", flush=True)
-        venv.create(VENV, with_pip=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except (OSError, ValueError, subprocess.CalledProcessError) as err:   # ValueError: the path is a file
+            sys.exit(f"kfp-laptop: cannot create {VENV}: {err}. Run this from a copy of the project in a folder "
+                     "you can write to (and, on Debian/Ubuntu, with the python3-venv package installed).")
     print("kfp-laptop: installing pinned packages into .venv (about a minute, first run only) ...", flush=True)
     pip = [str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     result = subprocess.run([*pip, "-e", f"{ROOT}[dev]"])
