@@ -33,7 +33,7 @@ def down(c, stack=None, purge=False, yes=False):
             "test_size": "held-out fraction, between 0 and 1",
             "random_state": "seed for the split",
             "containerized": "use the containerized components from the stack's registry (see inv build-components)",
-            "experiment": "KFP experiment name",
+            "experiment": "KFP experiment name", "stack": "stack name (default: <user>-<host>)",
             "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
 def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
@@ -46,7 +46,9 @@ def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, te
 
 
 @task(help={"local": "force the embedded local runner (kfp.local)", "target": "auto, local or cluster",
-            "a": "first addend", "b": "second addend", "c": "optional third addend (default 10)",
+            "a": "first addend (default 1)", "b": "second addend (default 2)",
+            "c": "optional third addend (default: the pipeline's own, 10)",
+            "experiment": "KFP experiment name", "stack": "stack name (default: <user>-<host>)",
             "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
 def run_quickstart(ctx, local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None,
@@ -66,7 +68,7 @@ def compile_(c, out="out/pipelines"):
     compile_all(out)
 
 
-@task(help={"run_id": "KFP run id"})
+@task(help={"run_id": "KFP run id", "stack": "stack name (default: <user>-<host>)"})
 @exit_on_user_error
 def status(c, run_id, stack=None):
     """Print a run's task tree with states."""
@@ -75,7 +77,7 @@ def status(c, run_id, stack=None):
     show(run_id, stack=stack)
 
 
-@task(help={"run_id": "KFP run id", "task": "only this task's logs"})
+@task(help={"run_id": "KFP run id", "task": "only this task's logs", "stack": "stack name (default: <user>-<host>)"})
 @exit_on_user_error
 def logs(c, run_id, task=None, stack=None):
     """Print the logs of a run's tasks (through the KFP UI server, no kubectl)."""
