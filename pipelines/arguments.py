@@ -72,6 +72,9 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
         raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}",
                         "pass e.g. --test-size 0.25")
     seed = wine.DEFAULT_RANDOM_STATE if random_state is None else _number("random_state", random_state, int, "42")
+    if not 0 <= seed < 2**32:
+        raise UserError(f"--random-state must be between 0 and {2**32 - 1} (scikit-learn's seed range), got {seed}",
+                        "pass e.g. --random-state 42")
     _check_the_data_bears(candidates, held_out)
     return WineArguments(neighbors=candidates, parallelism=workers, test_size=held_out, random_state=seed)
 

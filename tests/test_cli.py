@@ -51,6 +51,7 @@ def nothing_may_run(monkeypatch):
     ({"test_size": "1.5"}, "--test-size must be between 0 and 1"),
     ({"test_size": "a quarter"}, "--test-size must be a number"),
     ({"random_state": "seed"}, "--random-state must be an integer"),
+    ({"random_state": "-1"}, "--random-state must be between 0 and 4294967295"),
     ({"target": "laptop"}, "--target must be one of auto, local, cluster"),
     ({"local": True, "target": "cluster"}, "--local and --target cluster contradict each other"),
 ])
