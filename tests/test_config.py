@@ -1,6 +1,8 @@
 """Config validation (pure `from_raw`) and Pulumi.yaml's declarations, which must agree key for key."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 
@@ -78,7 +80,13 @@ def test_manifest_folder_with_both_renders_is_accepted(kfp_fixture):
     assert from_raw({"kfpManifests": str(kfp_fixture)}).kfp_manifests == kfp_fixture
 
 
-def test_manifest_folder_is_relative_to_the_repository(tmp_path):
+def test_manifest_folder_is_relative_to_the_repository_not_the_working_folder(kfp_fixture, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(kfp_fixture, PROJECT_ROOT)
+    assert from_raw({"kfpManifests": relative}).kfp_manifests.resolve() == kfp_fixture.resolve()
+
+
+def test_manifest_folder_missing_a_render_names_it(tmp_path):
     with pytest.raises(ConfigError, match="missing: cluster-scoped-resources.yaml, platform-agnostic.yaml"):
         from_raw({"kfpManifests": "no-such-folder"})
     (tmp_path / "platform-agnostic.yaml").write_text("")
