@@ -172,3 +172,11 @@ def test_registry_teardown_never_fails_a_destroy(tmp_path):
     host, spec = Host(tmp_path, tools=()), registry.registry_spec(config("kind", tmp_path))
     for step in (registry.remove_command(spec), registry.disconnect_command(spec, "kind")):
         assert host.run(step).returncode == 0
+
+
+@pytest.mark.parametrize("engine", ["kind", "k3d"])
+def test_node_image_runs_the_kubernetes_minor_the_objects_are_validated_against(engine):
+    """tests/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that minor."""
+    document = engine_for(from_raw({"engine": engine}, machine="x86_64")).config_document()
+    image = document["nodes"][0]["image"] if engine == "kind" else document["image"]
+    assert image.split(":")[1].startswith(f"v{topology.KUBERNETES_VERSION}."), image
