@@ -106,10 +106,16 @@ def stack_outputs(stack: str | None = None) -> dict[str, Any]:
     return outputs
 
 
+def _config_fix(name: str) -> str:
+    """Reading settings decrypts the secret ones: a wrong passphrase fails here as well as a broken file."""
+    return (f"correct Pulumi.{name}.yaml, or point PULUMI_CONFIG_PASSPHRASE_FILE at the passphrase this stack was "
+            "created with; `pulumi config` shows the problem")
+
+
 def _raw_config(stack, name: str) -> dict[str, Any]:
     """The stack's effective settings: `pulumi config --json` fills in Pulumi.yaml's defaults for unset keys."""
     prefix = f"{PROJECT}:"
-    with _pulumi_step("config", name, f"correct Pulumi.{name}.yaml; `pulumi config` shows the problem"):
+    with _pulumi_step("config", name, _config_fix(name)):
         settings = stack.get_all_config()
     return {key[len(prefix):]: item.value for key, item in settings.items() if key.startswith(prefix)}
 
@@ -178,7 +184,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     raw = _raw_config(selected, name)
     own = _keys_set_on_stack(selected)
     for key, value in detected_defaults({key: raw[key] for key in own if key in raw}).items():
-        with _pulumi_step("config set", name, f"correct Pulumi.{name}.yaml; `pulumi config` shows the problem"):
+        with _pulumi_step("config set", name, _config_fix(name)):
             selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
         raw[key] = value
         print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)
