@@ -197,7 +197,7 @@ def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
     server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))), failed],
                           logs={TRAIN_1_POD: log})
     with pytest.raises(UserError) as caught:
-        cli.run_wine(neighbors="3,500")
+        cli.run_wine(neighbors="3,7")   # valid: the failure is the stand-in's workflow
     out = capsys.readouterr().out
     assert f"failed task: {TRAIN_1}\n" in out and out.count("failed task:") == 1   # only where the error is
     assert "error: Error (exit code 1)" in out and "ValueError: n_neighbors=500 > n_samples=106" in out

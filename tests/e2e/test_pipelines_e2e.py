@@ -41,11 +41,18 @@ def test_wine_on_the_cluster_then_status_and_logs(stack_is_up, capsys):
 
 
 def test_a_failing_candidate_is_explained_from_its_log(stack_is_up, capsys):
+    """A candidate the CLI would refuse (more neighbours than the training data has) is submitted below the CLI's
+    argument check, exactly as `run_wine` submits, so a task really fails on the cluster and is explained."""
     from laptop.errors import UserError
-    from pipelines.cli import run_wine
+    from laptop.stack import stack_outputs
+    from pipelines.cli import _run_on_cluster
+    from pipelines.endpoints import Endpoints
+    from pipelines.wine.components import components
+    from pipelines.wine.pipeline import build_wine_pipeline
 
+    endpoints = Endpoints.from_outputs(stack_outputs(STACK))
     with pytest.raises(UserError) as caught:
-        run_wine(target="cluster", neighbors="500", parallelism=1, experiment=EXPERIMENT, stack=STACK)
+        _run_on_cluster(endpoints, build_wine_pipeline(components(), parallelism=1), {"neighbors": [500]}, EXPERIMENT)
     out = capsys.readouterr().out
     assert "ended FAILED" in caught.value.problem
     assert "failed task:" in out and "n_neighbors" in out
