@@ -164,6 +164,13 @@ def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters(
     assert all(c.status == FAIL and "no answer" in c.detail and "inv port-forward" in c.fix for c in checks)
 
 
+def kind_outputs(kubeconfig: str, port: int) -> dict:
+    """A kind stack's outputs whose every endpoint is 127.0.0.1:`port` (nothing listens there)."""
+    return {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
+            "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
+            "registry": f"127.0.0.1:{port}"}
+
+
 def test_an_unreachable_cluster_is_a_finding_not_a_crash():
     from laptop.doctor import cluster_checks
 
@@ -175,22 +182,16 @@ users: [{{name: u, user: {{token: t}}}}]
 contexts: [{{name: kind-kfp, context: {{cluster: c, user: u}}}}]
 current-context: kind-kfp
 """
-    outputs = {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
-               "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
-               "registry": f"127.0.0.1:{port}"}
-    checks = cluster_checks(outputs, NOW)
-    assert checks[0].name == "cluster" and checks[0].status == FAIL and "inv up" in checks[0].fix
+    checks = cluster_checks(kind_outputs(kubeconfig, port), NOW)
+    assert checks[0].name == "cluster" and checks[0].status == FAIL and "cannot read the cluster" in checks[0].detail
+    assert "start Docker" in checks[0].fix
 
 
 @pytest.mark.parametrize("kubeconfig", ["clusters: [unclosed", "{}"])
 def test_an_unusable_kubeconfig_output_is_a_finding_not_a_crash(kubeconfig):
     from laptop.doctor import cluster_checks
 
-    port = free_port()
-    outputs = {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
-               "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
-               "registry": f"127.0.0.1:{port}"}
-    checks = cluster_checks(outputs, NOW)
+    checks = cluster_checks(kind_outputs(kubeconfig, free_port()), NOW)
     assert checks[0].name == "cluster" and checks[0].status == FAIL and "kubeconfig is unusable" in checks[0].detail
     assert "inv down" in checks[0].fix
 
