@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
@@ -269,5 +270,11 @@ def port_forward(stack: str | None = None) -> None:
         return
     if not shutil.which("kubectl"):
         raise UserError("`kubectl` is not installed", INSTALL_HINTS["kubectl"])
+    # A held port would make its kubectl exit at once, and be restarted every few seconds, forever.
+    busy = busy_ports({key: urlsplit(outputs[key]).port for key in ("kfp_endpoint", "minio_endpoint", "minio_console")})
+    if busy:
+        raise UserError(f"port(s) {', '.join(map(str, busy.values()))} on 127.0.0.1 already in use (another "
+                        "`inv port-forward`, or another program)",
+                        "stop it; `lsof -nP -iTCP:PORT -sTCP:LISTEN` names the program")
     keep_forwarding(port_forward_commands(outputs))
 

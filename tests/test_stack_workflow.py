@@ -263,6 +263,28 @@ def test_port_forward_is_not_needed_when_the_cluster_publishes_ports(laptop, mon
     assert "not needed" in capsys.readouterr().out
 
 
+def test_port_forward_refuses_a_port_another_program_holds_before_starting_kubectl(laptop, monkeypatch):
+    """kubectl is a script that records its start (a real forward needs a cluster)."""
+    import socket
+
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    started = laptop.tmp / "kubectl.log"
+    (laptop.tmp / "bin" / "kubectl").write_text(f"#!/bin/sh\necho \"$*\" >> {started}\n")
+    (laptop.tmp / "bin" / "kubectl").chmod(0o755)
+    with socket.socket() as holder, socket.socket() as spare:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        spare.bind(("127.0.0.1", 0))
+        port, free = holder.getsockname()[1], spare.getsockname()[1]
+        spare.close()
+        laptop.stacks["hal"] = FakeStack("hal", outputs={
+            **OUTPUTS, "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{free}",
+            "minio_console": f"http://127.0.0.1:{free}", "cluster": {**OUTPUTS["cluster"], "engine": "existing"}})
+        with pytest.raises(UserError, match=f"port\\(s\\) {port} on 127.0.0.1 already in use"):
+            stack.port_forward("hal")
+    assert not started.exists()
+
+
 def test_first_up_refuses_a_port_another_program_holds(laptop):
     import socket
 
