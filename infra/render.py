@@ -54,10 +54,11 @@ def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | Non
     config = render_config(arch, kfp_manifests, kfp_version)
     folder = Path(out)
     files = [folder / name for name in FILES]
+    texts = [dump(objects) for objects in stack_objects(config)]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for path, objects in zip(files, stack_objects(config)):
-            path.write_text(dump(objects))
+        for path, text in zip(files, texts):
+            path.write_text(text)
     except OSError as err:
         raise UserError(f"cannot write the rendered objects to {err.filename or folder}: {err.strerror or err}",
                         "pass --out a folder you can write to") from None

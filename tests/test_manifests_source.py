@@ -88,6 +88,23 @@ def test_kfp_manifests_folder_without_the_renders_names_the_missing_file(tmp_pat
         load_upstream("2.17.0", kfp_manifests=tmp_path)
 
 
+@pytest.mark.parametrize("text, says", [("kind: [Namespace\n", "cannot read"),
+                                        ("- just a list\n", "something other than Kubernetes objects")])
+def test_kfp_manifests_file_that_is_not_a_render_is_named(tmp_path, text, says):
+    (tmp_path / CLUSTER_FILE).write_text(text)
+    (tmp_path / NAMESPACED_FILE).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kfp-launcher}\n")
+    with pytest.raises(UserError, match=f"{says}") as err:
+        load_upstream("2.17.0", kfp_manifests=tmp_path)
+    assert str(tmp_path / CLUSTER_FILE) in err.value.problem and "kubectl kustomize" in err.value.fix
+
+
+def test_a_cache_folder_that_cannot_be_created_names_xdg_cache_home(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(UserError, match="cannot create the KFP manifest cache") as err:
+        load_upstream("9.9.9", cache=tmp_path / "a-file" / "cache", target=None)
+    assert "XDG_CACHE_HOME" in err.value.fix
+
+
 def test_a_failed_fetch_is_reported_by_gits_own_line():
     stderr = ('E1129 01:07:59.615159   29606 run.go:72] "command failed" err=<\n'
               "\tfailed to run '/usr/bin/git fetch --depth=1 https://github.com/kubeflow/pipelines 9.9.9': "

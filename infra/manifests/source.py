@@ -77,8 +77,12 @@ def kustomize(target: str) -> str:
 def render_to_cache(version: str, folder: Path,
                     target: Callable[[str, str], str] = upstream_target) -> None:
     """Render both trees into `folder`, all or nothing: a failed render never leaves a half-filled cache."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    except OSError as err:
+        raise UserError(f"cannot create the KFP manifest cache in {folder.parent}: {err.strerror or err}",
+                        "make it writable by you, or set XDG_CACHE_HOME to a folder of yours") from None
     try:
         for file, tree in UPSTREAM_TREES.items():
             (staging / file).write_text(kustomize(target(tree, version)))
@@ -100,7 +104,21 @@ def read_folder(folder: Path) -> UpstreamManifests:
     if missing:
         raise UserError(f"{folder} does not hold {', '.join(missing)}",
                         "render it with `kubectl kustomize` of the upstream trees (see README, section KFP)")
-    return UpstreamManifests(parse((folder / CLUSTER_FILE).read_text()), parse((folder / NAMESPACED_FILE).read_text()))
+    return UpstreamManifests(_parse_file(folder / CLUSTER_FILE), _parse_file(folder / NAMESPACED_FILE))
+
+
+def _parse_file(path: Path) -> list[dict]:
+    """A rendered file's objects; UserError naming the file when it is not YAML `kubectl kustomize` wrote."""
+    try:
+        objects = parse(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise UserError(f"cannot read {path}: {str(err).splitlines()[0]}",
+                        "render it again with `kubectl kustomize` of the upstream tree (see README, section KFP)") \
+            from None
+    if not all(isinstance(obj, dict) and "kind" in obj for obj in objects):
+        raise UserError(f"{path} holds something other than Kubernetes objects",
+                        "render it again with `kubectl kustomize` of the upstream tree (see README, section KFP)")
+    return objects
 
 
 def load_upstream(version: str, kfp_manifests: Path | None = None, cache: Path | None = None,
