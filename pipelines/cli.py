@@ -36,11 +36,6 @@ def _run_on_cluster(endpoints, pipeline, arguments: dict, experiment: str | None
     return run
 
 
-def _local_options(verbose: bool) -> dict:
-    """Keyword arguments for a local run: only what differs from its defaults (the compact progress view)."""
-    return {"verbose": True} if verbose else {}
-
-
 def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
              containerized=False, experiment=None, stack=None, verbose=False) -> dict | None:
     """Run the wine tuning pipeline and print the chosen model; returns its summary (None if the cluster's
@@ -57,7 +52,7 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
             from pipelines.containerized.variant import LOCAL_NOTE
 
             console.print(LOCAL_NOTE, highlight=False)
-        result = run_wine_locally(arguments, **_local_options(verbose))
+        result = run_wine_locally(arguments, verbose=verbose)
         _print_wine_summary(result.summary)
         console.print(f"[bold]artifacts:[/] {result.run_folder}  (best model: {result.model_path})", highlight=False)
         return result.summary
@@ -92,7 +87,7 @@ def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experimen
     if endpoints is None:
         from pipelines.local_run import run_quickstart_locally
 
-        total = run_quickstart_locally(arguments, **_local_options(verbose))
+        total = run_quickstart_locally(arguments, verbose=verbose)
         console.print(f"[bold]sum:[/] {total}  (arguments {arguments}; c defaults to 10)", highlight=False)
         return total
     from pipelines.quickstart import quickstart_pipeline

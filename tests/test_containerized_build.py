@@ -136,6 +136,7 @@ def test_run_wine_containerized_locally_runs_the_lightweight_twins(monkeypatch, 
     result = types.SimpleNamespace(summary={"hyperparameters": {"n_neighbors": 5}, "cv_accuracy": 0.97,
                                             "test_accuracy": 0.98, "test_f1_macro": 0.98},
                                    run_folder="local_outputs/x", model_path="local_outputs/x/model")
-    monkeypatch.setattr(pipelines.local_run, "run_wine_locally", lambda arguments: calls.append(arguments) or result)
+    monkeypatch.setattr(pipelines.local_run, "run_wine_locally",
+                        lambda arguments, verbose: calls.append(arguments) or result)
     assert pipelines.cli.run_wine(local=True, containerized=True) == result.summary
     assert len(calls) == 1 and LOCAL_NOTE in capsys.readouterr().out.replace("\n", " ")
