@@ -56,7 +56,8 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
     if neighbors is None:
         candidates = tuple(wine.DEFAULT_NEIGHBORS)
     else:
-        parts = [str(p).strip() for p in (neighbors if isinstance(neighbors, (list, tuple)) else str(neighbors).split(","))]
+        given = neighbors if isinstance(neighbors, (list, tuple)) else str(neighbors).split(",")
+        parts = [str(p).strip() for p in given]
         if not any(parts):
             raise UserError("--neighbors is empty: there is nothing to tune", "pass candidates, e.g. --neighbors 3,5,7")
         if not all(parts):
