@@ -39,6 +39,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--render", type=Path, default=KFP_FIXTURE, help="folder with the two upstream renders")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if not all((args.render / name).is_file() for name in UPSTREAM_TREES):
+        parser.error(f"--render {args.render} must hold {' and '.join(UPSTREAM_TREES)}")
 
     home = Path(tempfile.mkdtemp(prefix="kfp-laptop-bench-"))
     try:
