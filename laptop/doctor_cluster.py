@@ -70,8 +70,12 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
     logs = f"kubectl -n {NAMESPACE} logs deploy/{WATCHDOG}"
     if not status_json:
         return Check("watchdog", FAIL, "has not recorded any check", f"{logs}; if it is missing, `inv up`")
-    status = json.loads(status_json)
-    age = now - datetime.fromisoformat(status["lastCheck"].replace("Z", "+00:00")).timestamp()
+    try:
+        status = json.loads(status_json)
+        age = now - datetime.fromisoformat(status["lastCheck"].replace("Z", "+00:00")).timestamp()
+    except (ValueError, TypeError, KeyError, AttributeError) as err:   # edited by hand, or another release's format
+        return Check("watchdog", WARN, f"its status record is unreadable ({type(err).__name__}: {err})",
+                     f"`kubectl -n {NAMESPACE} rollout restart deploy/{WATCHDOG}` writes it again; {logs}")
     actions = status.get("actions", [])
     recent = "; ".join(f"{a['at']} {a['action']} {a.get('deployment') or a.get('object')} ({a['reason']})"
                        for a in actions[-3:]) or "no actions taken"

@@ -119,8 +119,10 @@ LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/
 
 @pytest.mark.parametrize("status,expected", [
     (None, FAIL), (status_json(20), OK), (status_json(20, [RESTART]), OK), (status_json(3600), FAIL),
-    (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN)],
-    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors"])
+    (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN),
+    ("{not json", WARN), ('{"ok": true}', WARN), ('["a list"]', WARN)],
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "not JSON",
+         "no lastCheck", "not a record"])
 def test_watchdog_check(status, expected):
     check = watchdog_check(status, NOW)
     assert check.status == expected
