@@ -280,3 +280,12 @@ def test_role_grants_exactly_what_the_loop_uses(cluster, tmp_path):
     granted = {(v, g, r) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
     assert granted == {(v, g, r) for v, g, r, _ in used}
     assert not any(v in ("delete", "update", "*") for v, *_ in granted)
+
+
+@pytest.mark.parametrize("saved", ["{not json", '["a list"]', '{"restarts": 5}'])
+def test_an_unreadable_saved_state_starts_afresh_instead_of_crashing(cluster, tmp_path, saved):
+    """Imitates: the status ConfigMap's state.json was edited by hand (or written by another release)."""
+    cluster.configmaps[STATUS_CONFIGMAP]["data"]["state.json"] = saved
+    cluster.pods = [make_pod("workflow-controller", "old", crash=True)]
+    watch(cluster, tmp_path, checks=1)
+    assert len(patches(cluster)) == 1

@@ -54,7 +54,7 @@ def load_state(api: KubeApi, settings: Settings) -> State:
     try:
         data = api.get_configmap(settings.namespace, settings.status_configmap).get("data") or {}
         return State.from_dict(json.loads(data.get(STATE_KEY, "{}")))
-    except (ApiError, ValueError, TypeError) as err:
+    except (ApiError, ValueError, TypeError, AttributeError) as err:   # unreadable: forget, never crash-loop
         log.warning("starting with empty state: %s", err)
         return State()
 
