@@ -1,6 +1,8 @@
 """MinIO replaces SeaweedFS: the seven places of the field notes, checked on the real 2.17.0 render."""
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 import yaml
 
@@ -130,3 +132,27 @@ def test_pods_mounting_the_credentials_can_read_them(installed):
         secret_volume = next(v for v in pod["volumes"] if "secret" in v)
         assert secret_volume["secret"]["defaultMode"] == 0o440
         assert pod["securityContext"]["fsGroup"] == pod["containers"][0]["securityContext"]["runAsGroup"], name
+
+
+def test_the_bucket_job_waits_for_minio_and_never_puts_credentials_on_a_command_line(tmp_path):
+    """The Job's script runs for real under /bin/sh; `mc` (MinIO's client, not on this machine) is a script that
+    records its arguments and the MC_HOST_local it was given, and fails twice as it does while MinIO starts.
+    `sleep` is a no-op so the waiting costs no time."""
+    from infra.manifests.minio import SECRETS_DIR, bucket_job
+
+    secrets, bin_dir, log = tmp_path / "secrets", tmp_path / "bin", tmp_path / "mc.log"
+    secrets.mkdir(), bin_dir.mkdir()
+    (secrets / "accesskey").write_text("AccessKey123")
+    (secrets / "secretkey").write_text("SecretKey456")
+    (bin_dir / "mc").write_text(f'#!/bin/sh\necho "args: $*" >> {log}\necho "host: $MC_HOST_local" >> {log}\n'
+                                f'[ "$(grep -c args {log})" -ge 3 ]\n')
+    (bin_dir / "sleep").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("mc", "sleep"):
+        (bin_dir / tool).chmod(0o755)
+    container = bucket_job(MINIO_IMAGE)["spec"]["template"]["spec"]["containers"][0]
+    command = [part.replace(SECRETS_DIR, str(secrets)) for part in container["command"]]
+    result = subprocess.run(command, env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if line.startswith("args:")] == [f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"] * 3
+    assert f"host: http://AccessKey123:SecretKey456@{ENDPOINT}" in lines

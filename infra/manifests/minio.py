@@ -80,10 +80,11 @@ def minio_objects(image: str) -> list[dict]:
 
 def bucket_job(image: str) -> dict:
     """Creates the `mlpipeline` bucket once MinIO answers (idempotent: `mc mb --ignore-existing`), with MinIO's own
-    image (it ships `mc`), so no other image is pulled."""
-    script = (f'for i in $(seq 1 60); do mc alias set local http://{ENDPOINT} '
-              f'"$(cat {SECRETS_DIR}/accesskey)" "$(cat {SECRETS_DIR}/secretkey)" >/dev/null && break; sleep 5; done\n'
-              f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}\n")
+    image (it ships `mc`), so no other image is pulled. The credentials reach `mc` through its MC_HOST_<alias>
+    variable, never its command line (which every process on the node can read)."""
+    script = (f'export MC_HOST_local="http://$(cat {SECRETS_DIR}/accesskey):$(cat {SECRETS_DIR}/secretkey)@{ENDPOINT}"\n'
+              f"for i in $(seq 1 60); do mc mb --ignore-existing local/{t.ARTIFACT_BUCKET} && exit 0; sleep 5; done\n"
+              "exit 1\n")
     labels = {"app": f"{t.MINIO_NAME}-bucket", "application-crd-id": "kubeflow-pipelines"}
     job = {"name": "create-bucket", "image": image, "imagePullPolicy": "IfNotPresent",
            "command": ["/bin/sh", "-ec", script],
