@@ -1,5 +1,6 @@
 """The stack-per-laptop workflow's own decisions: stack name, detected defaults, passphrase file, purge safety,
-port-forward commands, and the errors a laptop without the Pulumi CLI gets (this machine has none: real PATH)."""
+port-forward commands, and the errors a laptop without the Pulumi CLI gets (a PATH holding only the tools a test puts
+there, as small scripts)."""
 from __future__ import annotations
 
 import stat
