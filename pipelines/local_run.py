@@ -46,11 +46,15 @@ def run_pipeline(pipeline, arguments: dict, verbose: bool = False):
     expected = expected_tasks(json_format.MessageToDict(pipeline.pipeline_spec), arguments)
     view = LocalProgress(pipeline.name, expected, LocalExecutionConfig.instance.pipeline_root, verbose)
     failure = result = None
-    with view:
-        try:
-            result = pipeline(**arguments)
-        except RuntimeError as err:
-            failure = plain_text(str(err))
+    try:
+        with view:
+            try:
+                result = pipeline(**arguments)
+            except RuntimeError as err:
+                failure = plain_text(str(err))
+    except KeyboardInterrupt:   # Ctrl-C: kfp.local first lets the loop iterations already started finish
+        view.console.print(f"[bold]interrupted;[/] the partial run's log: {view.log_path}", highlight=False)
+        raise
     if failure is not None:
         view.report_failure(failure)
     view.console.print(f"[bold]log:[/] {view.log_path}", highlight=False)

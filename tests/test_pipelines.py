@@ -193,3 +193,25 @@ def test_a_failing_local_task_becomes_one_user_error(tmp_path):
     shown = output.getvalue()
     assert "failed: refuse; the last" in shown and "ValueError: cannot handle 3" in shown
     assert "cannot handle 3" in (tmp_path / shown.split("log: ")[1].split()[0]).read_text()
+
+
+class InterruptedPipeline:
+    """Stands in for a pipeline whose kfp.local run the user stops with Ctrl-C: calling it raises KeyboardInterrupt,
+    as SIGINT does in the calling thread. It carries the real quickstart's spec and name, which the view reads."""
+
+    def __init__(self, real):
+        self.pipeline_spec, self.name = real.pipeline_spec, real.name
+
+    def __call__(self, **arguments):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_on_a_local_run_says_where_its_log_is_and_still_stops(tmp_path):
+    from pipelines.local_run import init_local, run_pipeline
+    from pipelines.quickstart import quickstart_pipeline
+
+    init_local(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(KeyboardInterrupt):
+        run_pipeline(InterruptedPipeline(quickstart_pipeline), {"a": 1, "b": 2})
+    log = Path(output.getvalue().split("interrupted; the partial run's log: ")[1].split()[0])
+    assert log.parent == tmp_path and log.suffix == ".log" and log.is_file()
