@@ -52,7 +52,7 @@ def run_pipeline(pipeline, arguments: dict, verbose: bool = False):
                 result = pipeline(**arguments)
             except RuntimeError as err:
                 failure = plain_text(str(err))
-    except KeyboardInterrupt:   # Ctrl-C: kfp.local first lets the loop iterations already started finish
+    except KeyboardInterrupt:   # Ctrl-C: inside a ParallelFor, kfp.local first runs the loop's remaining iterations
         view.console.print(f"[bold]interrupted;[/] the partial run's log: {view.log_path}", highlight=False)
         raise
     if failure is not None:
