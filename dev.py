@@ -13,6 +13,11 @@ import sys
 import venv
 from pathlib import Path
 
+# Checked before anything else is defined: older Pythons fail on this file's annotations (e.g. `list[str]`).
+if sys.version_info < (3, 11):
+    sys.exit(f"kfp-laptop needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
+             "Install a newer Python and run this command with it.")
+
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".kfp-laptop-installed"
@@ -24,9 +29,6 @@ def _bin(name: str) -> Path:
 
 def ensure_venv() -> None:
     """Install (or refresh) the project into .venv when pyproject.toml changed since the last install."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"kfp-laptop needs Python 3.11 or newer; this is {sys.version.split()[0]}. "
-                 "Install a newer Python and run this command with it.")
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == want:
         return

@@ -148,3 +148,14 @@ def test_an_output_folder_that_cannot_be_made_is_one_message(tmp_path):
     with pytest.raises(UserError) as caught:
         local_run.init_local(blocker / "runs")
     assert str(blocker / "runs") in caught.value.problem
+
+
+def test_dev_py_refuses_an_old_python_before_defining_anything(monkeypatch):
+    """Loading dev.py under a Python that reports 3.10 stops at once with the message (older Pythons cannot even
+    define its functions), without touching .venv."""
+    import runpy
+
+    monkeypatch.setattr(sys, "version_info", (3, 10, 13, "final", 0))
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(ROOT / "dev.py"), run_name="not_main")
+    assert "kfp-laptop needs Python 3.11 or newer" in str(stopped.value.code)
