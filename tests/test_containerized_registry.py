@@ -141,3 +141,11 @@ def test_a_registry_that_does_not_answer_is_a_user_error(registry):
 def test_an_unexpected_registry_answer_is_a_user_error(registry):
     with pytest.raises(UserError, match="HTTP 404"):
         require_registry(registry.api_base + "/not-a-registry")
+
+
+def test_a_registry_that_goes_away_during_the_lookups_is_a_user_error(registry):
+    api_base = registry.api_base
+    registry.shutdown()
+    registry.server_close()
+    with pytest.raises(UserError, match="stopped answering while looking up kfp-laptop/wine-train:c1"):
+        manifest_exists(api_base, "kfp-laptop/wine-train", "c1")
