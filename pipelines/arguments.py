@@ -68,6 +68,9 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
     workers = wine.DEFAULT_PARALLELISM if parallelism is None else _number("parallelism", parallelism, int, "2")
     if workers < 1:
         raise UserError(f"--parallelism must be at least 1, got {workers}", "pass e.g. --parallelism 2")
+    if workers >= 2**31:   # the IR stores the loop's limit as an int32
+        raise UserError(f"--parallelism must be below {2**31}, got {workers}",
+                        f"pass at most the number of candidates ({len(candidates)}): more never run at once")
     held_out = wine.DEFAULT_TEST_SIZE if test_size is None else _number("test_size", test_size, float, "0.25")
     if not 0 < held_out < 1:
         raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {held_out}",

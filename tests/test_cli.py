@@ -46,6 +46,7 @@ def nothing_may_run(monkeypatch):
     ({"parallelism": "0"}, "--parallelism must be at least 1, got 0"),
     ({"parallelism": "-2"}, "--parallelism must be at least 1"),
     ({"parallelism": "two"}, "--parallelism must be an integer"),
+    ({"parallelism": str(2**31)}, "--parallelism must be below 2147483648"),
     ({"test_size": "0"}, "--test-size must be between 0 and 1"),
     ({"test_size": "1"}, "--test-size must be between 0 and 1"),
     ({"test_size": "1.5"}, "--test-size must be between 0 and 1"),
