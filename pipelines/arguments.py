@@ -34,15 +34,15 @@ def _number(name: str, value, kind: type, example: str):
 
 
 def _check_the_data_bears(candidates: tuple[int, ...], held_out: float) -> None:
-    """Refuse what would fail inside a task: the stratified split needs a row per class in the test half, the
-    cross-validation `folds` rows per class in the training half, and KNN no more neighbours than a fold trains on."""
+    """Refuse what would fail inside a task: the stratified split needs a row per class in the test part, the
+    cross-validation `folds` rows per class in the training part, and KNN no more neighbours than a fold trains on."""
     test_rows = math.ceil(held_out * wine.WINE_ROWS)      # as scikit-learn's train_test_split counts them
     train_rows = wine.WINE_ROWS - test_rows
     needed = wine.WINE_CLASSES * wine.DEFAULT_FOLDS
     if test_rows < wine.WINE_CLASSES or train_rows < needed:
         raise UserError(f"--test-size {held_out} splits the wine data's {wine.WINE_ROWS} rows into {train_rows} for "
-                        f"training and {test_rows} for testing; the test half needs at least {wine.WINE_CLASSES} "
-                        f"(one per class), the training half at least {needed} ({wine.DEFAULT_FOLDS}-fold "
+                        f"training and {test_rows} for testing; the test part needs at least {wine.WINE_CLASSES} "
+                        f"(one per class), the training part at least {needed} ({wine.DEFAULT_FOLDS}-fold "
                         "cross-validation per class)", "pass e.g. --test-size 0.25")
     fit_rows = train_rows - math.ceil(train_rows / wine.DEFAULT_FOLDS)   # what the smallest fold trains on
     if max(candidates) > fit_rows:
