@@ -79,7 +79,9 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
 
 def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None,
                    verbose=False) -> int | None:
-    """Run the addition pipeline; returns the sum when run locally (`verbose`: with kfp.local's whole output)."""
+    """Run the addition pipeline; returns the sum (None if a cluster run's log holds none).
+
+    `verbose`: a local run streams kfp.local's whole output."""
     from pipelines.target import resolve_target
 
     arguments = quickstart_arguments(a=a, b=b, c=c)
@@ -90,11 +92,17 @@ def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experimen
         total = run_quickstart_locally(arguments, verbose=verbose)
         console.print(f"[bold]sum:[/] {total}  (arguments {arguments}; c defaults to 10)", highlight=False)
         return total
-    from pipelines.quickstart import quickstart_pipeline
+    from pipelines.cluster_run import task_log
+    from pipelines.quickstart import RESULT_TASK, logged_sum, quickstart_pipeline
 
     run = _run_on_cluster(endpoints, quickstart_pipeline, arguments, experiment)
+    total = logged_sum(task_log(endpoints, run, RESULT_TASK) or "")
+    if total is None:
+        console.print(f"the sum could not be read from the {RESULT_TASK} task's log; the run page shows it")
+    else:
+        console.print(f"[bold]sum:[/] {total}", highlight=False)
     console.print(f"[bold]run succeeded:[/] {endpoints.run_url(run['run_id'])}", highlight=False)
-    return None
+    return total
 
 
 def compile_all(out: str | Path = "out/pipelines") -> list[Path]:

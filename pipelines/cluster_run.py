@@ -142,6 +142,12 @@ def pod_log(endpoints: Endpoints, pod_name: str, created_on: str | None = None, 
         return f"(log unavailable: {getattr(err, 'reason', err)})"
 
 
+def task_log(endpoints: Endpoints, run: dict, task: str) -> str | None:
+    """The log of `task`'s pod in `run` (as `get_run` returns it), or None when the run has no pod for that task."""
+    pods = [t for t in tasks_of(run) if t.pod_name and task in t.path]
+    return pod_log(endpoints, pods[-1].pod_name, pods[-1].created_on) if pods else None
+
+
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 

@@ -1,14 +1,27 @@
 """The classic KFP addition pipeline, with an optional argument `c` that has a default."""
+import re
+
 from kfp import dsl
 
 from pipelines.packaging import CLUSTER, Flavour, lightweight
 
 PIPELINE_NAME = "quickstart-addition"
+RESULT_TASK = "add-2"   # KFP names the second call of `add` this way; its output is the pipeline's result
+_LOGGED_SUM = re.compile(r"^sum: (-?\d+)$", re.MULTILINE)
 
 
 def add(a: int, b: int) -> int:
-    """Add two integers (int(): kfp.local may hand numbers over as floats)."""
-    return int(a) + int(b)
+    """Add two integers (int(): kfp.local may hand numbers over as floats); the sum is also logged, because the
+    task's log is where a client reads it back from a cluster run (KFP's API does not return output parameters)."""
+    total = int(a) + int(b)
+    print(f"sum: {total}")
+    return total
+
+
+def logged_sum(log: str) -> int | None:
+    """The sum `add` logged, from its task's pod log; None if the log holds none."""
+    found = _LOGGED_SUM.findall(log)
+    return int(found[-1]) if found else None
 
 
 def build_quickstart_pipeline(flavour: Flavour = CLUSTER) -> dsl.graph_component.GraphComponent:

@@ -101,6 +101,15 @@ def wine_workflow(iteration_phases=("Succeeded", "Succeeded"), failed_message=No
     return wf
 
 
+def quickstart_workflow():
+    """A finished quickstart run's workflow: `add` then `add-2` (KFP's name for the second call of a component)."""
+    wf = ArgoWorkflow(name="quickstart-addition-q8m4n", phase="Succeeded")
+    root = wf.dag(wf.root, "root", "root")
+    first = wf.container(root, "add")
+    last = wf.container(root, "add-2")
+    return wf, first, last
+
+
 def run_detail_v1(run_id, workflow):
     return {"run": {"id": run_id, "name": "wine-tuning 2026-11-29", "status": workflow["status"]["phase"]},
             "pipeline_runtime": {"workflow_manifest": json.dumps(workflow)}}

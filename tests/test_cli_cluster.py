@@ -25,7 +25,8 @@ import pytest
 from laptop import stack as stacks
 from laptop.errors import UserError
 from pipelines import cli, cluster_run
-from tests.argo_workflow import run_detail_v1, run_v2, wine_workflow
+from pipelines.run_view import pod_name
+from tests.argo_workflow import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
 
 FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
 RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
@@ -222,11 +223,23 @@ def test_a_canceled_run_ends_the_wait(stand_in_for):
         cli.run_quickstart()
 
 
-def test_quickstart_on_the_cluster_passes_only_the_given_arguments(stand_in_for, capsys):
-    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())])
-    assert cli.run_quickstart(a="4", b="5", target="cluster") is None
+def test_quickstart_on_the_cluster_passes_only_the_given_arguments_and_prints_the_sum(stand_in_for, capsys):
+    """The sum is read back from the last `add` task's pod log (what `add` prints there), not the first's."""
+    workflow, first, last = quickstart_workflow()
+    manifest = workflow.manifest()
+    logs = {pod_name(manifest, first): "sum: 9\n", pod_name(manifest, last): "[KFP Executor] ...\nsum: 19\n"}
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=logs)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
     assert server.created[0]["runtime_config"]["parameters"] == {"a": 4, "b": 5}
-    assert f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "sum: 19" in out and f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in out
+
+
+def test_quickstart_sum_missing_from_the_log_is_not_an_error(stand_in_for, capsys):
+    workflow, _, _ = quickstart_workflow()
+    stand_in_for([snapshot("SUCCEEDED", workflow)])          # the UI server finds no log for the pod
+    assert cli.run_quickstart(target="cluster") is None
+    assert "the sum could not be read from the add-2 task's log" in capsys.readouterr().out
 
 
 def test_result_artifact_missing_is_not_an_error(stand_in_for, capsys):

@@ -184,3 +184,12 @@ def test_components_ship_the_logic_helpers_in_their_source():
     source = _container(wine_components.components().score).command[-1]
     assert "def cross_validated_accuracy(" in source and "def score_candidate(" in source
     compile(source, "ephemeral_component.py", "exec")
+
+
+def test_quickstart_add_logs_its_sum_and_the_last_logged_sum_is_the_result(capsys):
+    from pipelines.quickstart import add, logged_sum
+
+    assert add(2.0, 3) == 5          # kfp.local may hand numbers over as floats
+    assert capsys.readouterr().out == "sum: 5\n"
+    assert logged_sum("sum: 5\n[KFP Executor] wrote output\nsum: -12\n") == -12
+    assert logged_sum("no sum here; checksum: 7") is None
