@@ -21,6 +21,7 @@ if sys.version_info < (3, 11):
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".kfp-laptop-installed"
+PINS = ("pyproject.toml", "constraints.txt")   # direct pins, and every transitive one
 
 
 def _bin(name: str) -> Path:
@@ -28,8 +29,8 @@ def _bin(name: str) -> Path:
 
 
 def ensure_venv() -> None:
-    """Install (or refresh) the project into .venv when pyproject.toml changed since the last install."""
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Install (or refresh) the project into .venv when its pins (PINS) changed since the last install."""
+    want = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in PINS)).hexdigest()
     if STAMP.exists() and STAMP.read_text() == want:
         return
     if not _bin("python").exists():
@@ -41,7 +42,7 @@ def ensure_venv() -> None:
                      "you can write to (and, on Debian/Ubuntu, with the python3-venv package installed).")
     print("kfp-laptop: installing pinned packages into .venv (about a minute, first run only) ...", flush=True)
     pip = [str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    result = subprocess.run([*pip, "-e", f"{ROOT}[dev]"])
+    result = subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"])
     if result.returncode != 0:
         sys.exit("kfp-laptop: installing the packages failed (see pip's message above). "
                  "Check that PyPI is reachable, then run the same command again.")
