@@ -1,4 +1,4 @@
-"""MinIO replaces SeaweedFS: the seven places of the field notes, checked on the real 2.17.0 render."""
+"""MinIO replaces SeaweedFS: the seven places of docs/upstream-facts.md, checked on the real 2.17.0 render."""
 from __future__ import annotations
 
 import subprocess

@@ -8,7 +8,7 @@ from infra.manifests.objects import ManifestMismatch, find, find_all, pod_spec
 UI_SERVICE = "ml-pipeline-ui"
 # Servers that only talk SQL/gRPC/HTTP to each other; their ServiceAccounts have no Role bound.
 NO_API_ACCESS = ("mysql", "metadata-grpc-deployment", "metadata-envoy-deployment", "ml-pipeline-visualizationserver")
-# Workloads only KFP's own server pods may reach. MySQL keeps upstream's empty root password (see README, section KFP):
+# Workloads only KFP's own server pods may reach. MySQL keeps upstream's empty root password (see docs/security.md):
 # pipeline pods, which run user code, cannot connect to it. Its probes run inside the pod, so they are unaffected.
 KFP_SERVERS = {"application-crd-id": "kubeflow-pipelines"}
 ONLY_FROM_KFP = ("mysql",)

@@ -3,7 +3,7 @@
 `native` (the image has a build for this arch), `substituted` (replaced by a build that has one) or
 `needs-emulation` (amd64 only: runs on Apple Silicon only where the Docker VM emulates amd64, e.g. Docker Desktop or
 OrbStack with Rosetta, colima --vz-rosetta). Unknown images are planned as needs-emulation: better a warning than a
-surprise. Facts and sources: field notes, section "Apple Silicon".
+surprise. Facts and sources: docs/upstream-facts.md, "Apple Silicon".
 """
 from __future__ import annotations
 

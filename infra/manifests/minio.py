@@ -1,6 +1,6 @@
 """MinIO as KFP's artifact store, in place of upstream's SeaweedFS: the MinIO objects and the seven places KFP
-points at its object store (field notes). The credentials Secret is built by the Pulumi layer from generated values;
-here it is only referenced by name (`ARTIFACT_SECRET`).
+points at its object store (docs/upstream-facts.md). The credentials Secret is built by the Pulumi layer from
+generated values; here it is only referenced by name (`ARTIFACT_SECRET`).
 """
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def upstream_object_store(obj: dict) -> bool:
 
 
 def wire_minio(objects: list[dict], image: str) -> None:
-    """Point every object-store reference at MinIO and add MinIO; the numbers follow the field notes' list."""
+    """Point every object-store reference at MinIO and add MinIO; the numbers follow docs/upstream-facts.md."""
     missing = [f"{kind} {name}" for kind, name in REQUIRED if not find_all(objects, kind, name)]
     if missing:
         raise ManifestMismatch(missing)

@@ -103,7 +103,7 @@ def read_folder(folder: Path) -> UpstreamManifests:
     missing = [f for f in UPSTREAM_TREES if not (folder / f).is_file()]
     if missing:
         raise UserError(f"{folder} does not hold {', '.join(missing)}",
-                        "render it with `kubectl kustomize` of the upstream trees (see README, section KFP)")
+                        "render it with `kubectl kustomize` of the upstream trees (see docs/kfp-platform.md)")
     return UpstreamManifests(_parse_file(folder / CLUSTER_FILE), _parse_file(folder / NAMESPACED_FILE))
 
 
@@ -113,11 +113,11 @@ def _parse_file(path: Path) -> list[dict]:
         objects = parse(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise UserError(f"cannot read {path}: {str(err).splitlines()[0]}",
-                        "render it again with `kubectl kustomize` of the upstream tree (see README, section KFP)") \
+                        "render it again with `kubectl kustomize` of the upstream tree (see docs/kfp-platform.md)") \
             from None
     if not all(isinstance(obj, dict) and "kind" in obj for obj in objects):
         raise UserError(f"{path} holds something other than Kubernetes objects",
-                        "render it again with `kubectl kustomize` of the upstream tree (see README, section KFP)")
+                        "render it again with `kubectl kustomize` of the upstream tree (see docs/kfp-platform.md)")
     return objects
 
 

@@ -1,5 +1,5 @@
 """The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from images
-in the stack's registry. It runs on the stack's KFP only (see the README, section containerized)."""
+in the stack's registry. It runs on the stack's KFP only (see docs/containerized.md)."""
 from __future__ import annotations
 
 from dataclasses import replace
