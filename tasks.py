@@ -4,7 +4,7 @@ Imports happen inside each task so that `inv --list` is instant and one area's d
 """
 from invoke import task
 
-from laptop.errors import exit_on_user_error
+from kfp_laptop.errors import exit_on_user_error
 
 
 @task(help={"stack": "stack name (default: <user>-<host>)", "yes": "skip the preview confirmation"})

@@ -17,7 +17,7 @@ from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
 from infra.topology import NAMESPACE
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from watchdog.objects import package_sources, watchdog_objects
 
 FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml", "20-watchdog.yaml", "30-registry.yaml")

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 from infra.cluster.engine import DATA_DIR_MARKER
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 def purge_data_dir(path: Path) -> bool:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
 from infra.config import host_arch
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 # How to install each tool: the cluster steps' own hints, plus what only the host side needs.
 INSTALL_HINTS = {

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from infra.config import laptop_home
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 PASSPHRASE_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 

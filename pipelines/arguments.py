@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.wine import pipeline as wine
 
 

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlparse
 from rich.console import Console
 
 from infra.topology import NAMESPACE
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.endpoints import Endpoints
 from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state, styled, tasks_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlparse
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 # The stack outputs this package needs (all are in the contract; `cluster` and `kubeconfig` are not needed here).
 REQUIRED_OUTPUTS = ("kfp_endpoint", "kfp_version", "pipeline_root", "minio_endpoint", "minio_console",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import packages_distributions
 
 from tests.support import architecture
-from tests.support.imports import LAYERS
+from tests.support.imports import LAYERS, layer_violations, module_files, modules
 
 
 def test_docs_architecture_is_generated_from_the_code_as_it_is_now():
@@ -19,3 +19,24 @@ def test_no_installed_distribution_provides_a_top_level_name_of_ours():
     provided = packages_distributions()
     clashes = {name: provided[name] for name in LAYERS if set(provided.get(name, ())) - {"kfp-laptop", "kfp_laptop"}}
     assert not clashes
+
+
+def test_every_layer_has_modules_and_every_module_a_docstring():
+    files = module_files()
+    assert {name.split(".")[0] for name in files} == set(LAYERS)
+    assert not [name for name, module in architecture.modules().items() if not module.doc]
+
+
+def test_no_module_imports_from_a_higher_layer_and_watchdog_only_the_standard_library():
+    assert not layer_violations(modules())
+
+
+def test_the_layer_check_sees_an_upward_import_even_inside_a_function(tmp_path):
+    """The check must be able to fail: an infra module importing laptop from inside a function, and watchdog
+    importing a third-party package, are both reported."""
+    for path, text in {"infra/__init__.py": "", "infra/a.py": "def f():\n    from laptop import b\n",
+                       "laptop/__init__.py": "", "laptop/b.py": "", "watchdog/__init__.py": "import yaml\n"}.items():
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text(text)
+    assert layer_violations(modules(tmp_path)) == [
+        "watchdog (watchdog, standard library only) imports yaml", "infra.a (infra) imports laptop.b (laptop, a higher layer)"]

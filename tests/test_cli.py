@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from laptop import stack as stacks
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines import cli, local_run
 from pipelines.arguments import wine_arguments
 

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from laptop import stack as stacks
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
 from tests.argo_workflow import quickstart_workflow, run_detail_v1, run_v2, wine_workflow

@@ -14,7 +14,7 @@ import laptop.stack
 import pipelines.cli
 import pipelines.cluster_run
 import pipelines.local_run
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.containerized import docker_cli
 from pipelines.containerized.build import BUILT, SKIPPED, build_and_push
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, image_refs

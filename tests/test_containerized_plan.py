@@ -96,15 +96,15 @@ def test_tags_move_when_a_components_source_changes(project_copy):
 
 
 def test_sources_follow_every_import_form_into_the_project(project_copy):
-    (project_copy / "laptop").mkdir()
+    (project_copy / "kfp_laptop").mkdir()
     for name in ("__init__.py", "errors.py"):
-        (project_copy / "laptop" / name).write_text("")
+        (project_copy / "kfp_laptop" / name).write_text("")
     (project_copy / "pipelines/extra.py").write_text(
         "import json\nimport pipelines.packaging\nfrom pipelines.wine import logic\n"
-        "from pipelines.wine.logic import pick_best\n\n\ndef later():\n    from laptop.errors import UserError\n")
+        "from pipelines.wine.logic import pick_best\n\n\ndef later():\n    from kfp_laptop.errors import UserError\n")
     assert set(contexts.project_sources("pipelines/extra.py")) == {
         "pipelines/extra.py", "pipelines/__init__.py", "pipelines/packaging.py", "pipelines/wine/__init__.py",
-        "pipelines/wine/logic.py", "laptop/__init__.py", "laptop/errors.py"}
+        "pipelines/wine/logic.py", "kfp_laptop/__init__.py", "kfp_laptop/errors.py"}
 
 
 def test_tags_move_when_the_pinned_packages_change(monkeypatch):

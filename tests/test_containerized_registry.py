@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.containerized.build import BUILT, SKIPPED, push_missing
 from pipelines.containerized.images import ImageBuild
 from pipelines.containerized.registry import manifest_exists, require_registry

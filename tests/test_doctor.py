@@ -14,7 +14,7 @@ import pytest
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
-from laptop.errors import UserError, exit_on_user_error
+from kfp_laptop.errors import UserError, exit_on_user_error
 from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.endpoints import REQUIRED_OUTPUTS, Endpoints
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json"

@@ -6,7 +6,7 @@ import pytest
 from infra import topology as t
 from infra.manifests.source import parse
 from infra.render import PLACEHOLDER, print_image_plan, render_to
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from kfp import dsl
 from rich.console import Console
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.local_progress import (LocalProgress, RunProgress, TaskEvent, expected_tasks, failing_task,
                                       parse_line)
 from pipelines.packaging import LOCAL, lightweight

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, failure_reason, load_upstream, upstream_target
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) is not installed")
 

@@ -175,7 +175,7 @@ def test_a_failing_local_task_becomes_one_user_error(tmp_path):
     """A real (one-task) kfp.local run whose task raises: the runner's failure becomes a UserError with a fix."""
     from kfp import dsl
 
-    from laptop.errors import UserError
+    from kfp_laptop.errors import UserError
     from pipelines.local_run import init_local, run_pipeline
     from pipelines.packaging import LOCAL, lightweight
 

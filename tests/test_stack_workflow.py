@@ -17,7 +17,7 @@ import yaml
 from infra.cluster.engine import DATA_DIR_MARKER
 from infra.config import PROJECT_ROOT
 from laptop import stack
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 # What `pulumi config --json` adds for every key the stack leaves unset (the CLI prints values as strings).

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from kfp_laptop.errors import UserError
 
-class KubeconfigError(ValueError):
+
+class KubeconfigError(UserError):
     """The kubeconfig or the requested context is missing; the message says which and how to fix it."""
 
 

@@ -19,7 +19,7 @@ from infra.config import StackConfig
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all
 from infra.manifests.source import dump, load_upstream
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 import yaml
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 CLUSTER_FILE = "cluster-scoped-resources.yaml"
 NAMESPACED_FILE = "platform-agnostic.yaml"

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.host import INSTALL_HINTS, require_docker_running
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 # Every manifest kind `docker push` / `buildx --push` may store; without them the registry may answer 404 for an index.
 MANIFEST_TYPES = ", ".join([

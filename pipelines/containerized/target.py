@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from infra.config import ARCHES
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from kfp import dsl
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.containerized.components import train_component, validate_component
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan
 from pipelines.containerized.registry import manifest_exists, require_registry
