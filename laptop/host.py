@@ -8,7 +8,7 @@ import socket
 import subprocess
 from typing import Callable
 
-from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
+from infra.cluster.shell import INSTALL_HINTS as CLUSTER_TOOL_HINTS
 from infra.config import host_arch
 from kfp_laptop.errors import UserError
 

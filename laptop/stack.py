@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
-from infra.cluster.engine import engine_for
+from infra.cluster.engines import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch
 from kfp_laptop.errors import UserError
 from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import packages_distributions
 
 from tests.support import architecture
-from tests.support.imports import LAYERS, layer_violations, module_files, modules
+from tests.support.imports import LAYERS, cycles, layer_violations, module_files, modules
 
 
 def test_docs_architecture_is_generated_from_the_code_as_it_is_now():
@@ -40,3 +40,16 @@ def test_the_layer_check_sees_an_upward_import_even_inside_a_function(tmp_path):
         (tmp_path / path).write_text(text)
     assert layer_violations(modules(tmp_path)) == [
         "watchdog (watchdog, standard library only) imports yaml", "infra.a (infra) imports laptop.b (laptop, a higher layer)"]
+
+
+def test_no_import_cycle_between_modules():
+    assert not cycles(modules())
+
+
+def test_the_cycle_check_sees_a_loop_held_together_by_a_function_local_import(tmp_path):
+    """As engine/kind once did: kind imports engine at the top, engine imports kind inside a function."""
+    (tmp_path / "infra").mkdir()
+    for path, text in {"__init__.py": "", "engine.py": "def engine_for():\n    from infra.kind import Kind\n",
+                       "kind.py": "from infra.engine import engine_for\n", "other.py": "import infra.kind\n"}.items():
+        (tmp_path / "infra" / path).write_text(text)
+    assert cycles(modules(tmp_path)) == [["infra.engine", "infra.kind"]]

@@ -13,7 +13,8 @@ import yaml
 
 from infra import topology
 from infra.cluster import registry
-from infra.cluster.engine import DATA_DIR_MARKER, engine_for
+from infra.cluster.engine import DATA_DIR_MARKER
+from infra.cluster.engines import engine_for
 from infra.config import from_raw
 
 SYSTEM_PATH = "/usr/bin:/bin"
@@ -74,20 +75,28 @@ def config(engine: str, tmp_path: Path):
                      "minioConsolePort": "19001", "registryPort": "15001", "dataDir": str(tmp_path / "my data")})
 
 
+def create(cfg) -> str:
+    """The create step, with the stack's registry passed in as the program passes it."""
+    return engine_for(cfg).create_command(registry.registry_spec(cfg))
+
+
+def document(cfg) -> dict:
+    return engine_for(cfg).config_document(registry.registry_spec(cfg))
+
+
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
 def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path):
     host, cfg = Host(tmp_path), config(engine, tmp_path)
-    step = engine_for(cfg)
-    result = host.run(step.create_command())
+    result = host.run(create(cfg))
     assert result.returncode == 0, result.stderr
     assert result.stdout == KUBECONFIG_TEXT
-    assert yaml.safe_load((host.fs / "cluster-config.yaml").read_text()) == step.config_document()
+    assert yaml.safe_load((host.fs / "cluster-config.yaml").read_text()) == document(cfg)
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file(), "dataDir (with a space in its path) prepared and marked"
 
 
 def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
     host = Host(tmp_path)
-    assert host.run(engine_for(config("kind", tmp_path)).create_command()).returncode == 0
+    assert host.run(create(config("kind", tmp_path))).returncode == 0
     hosts_toml = host.fs / "_etc_containerd_certs.d_localhost:15001_hosts.toml"
     mirror = tomllib.loads(hosts_toml.read_text())
     assert mirror == {"host": {"http://lab-registry:5000": {"capabilities": ["pull", "resolve"]}}}
@@ -96,9 +105,9 @@ def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
 def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path):
-    host, step = Host(tmp_path), engine_for(config(engine, tmp_path))
-    host.run(step.create_command())
-    second = host.run(step.create_command())
+    host, cfg = Host(tmp_path), config(engine, tmp_path)
+    host.run(create(cfg))
+    second = host.run(create(cfg))
     assert second.returncode == 0 and second.stdout == KUBECONFIG_TEXT
     assert sum(f"{engine} " in c and " create" in c for c in host.calls()) == 1
 
@@ -108,7 +117,7 @@ def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_
     if shutil.which(engine, path=SYSTEM_PATH):
         pytest.skip(f"{engine} is installed system-wide here, so it cannot be missing")
     host = Host(tmp_path, tools=("docker",))
-    result = host.run(engine_for(config(engine, tmp_path)).create_command())
+    result = host.run(create(config(engine, tmp_path)))
     assert result.returncode == 127
     assert f"`{engine}` is not installed" in result.stderr and hint in result.stderr
 
@@ -116,7 +125,7 @@ def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_
 def test_missing_docker_is_named_first(tmp_path):
     if shutil.which("docker", path=SYSTEM_PATH):
         pytest.skip("docker is installed system-wide here")
-    result = Host(tmp_path, tools=("kind",)).run(engine_for(config("kind", tmp_path)).create_command())
+    result = Host(tmp_path, tools=("kind",)).run(create(config("kind", tmp_path)))
     assert result.returncode == 127 and "`docker` is not installed" in result.stderr
 
 
@@ -124,9 +133,8 @@ def test_missing_docker_is_named_first(tmp_path):
                                              ("k3d", "k3d cluster delete lab")])
 def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path):
     host, cfg = Host(tmp_path), config(engine, tmp_path)
-    step = engine_for(cfg)
-    host.run(step.create_command())
-    assert host.run(step.delete_command()).returncode == 0
+    host.run(create(cfg))
+    assert host.run(engine_for(cfg).delete_command()).returncode == 0
     assert host.calls()[-1] == expected
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file()
 
@@ -155,14 +163,14 @@ def test_registry_joins_the_cluster_network_once(tmp_path):
 def test_k3d_leaves_its_network_to_k3d_so_delete_removes_it(tmp_path):
     """k3d v5 marks a network named in the config file as external and keeps it on `k3d cluster delete`
     (pkg/config/transform.go), so every `inv down` would leave one behind. The registry joins k3d's default name."""
-    step = engine_for(config("k3d", tmp_path))
-    assert "network" not in step.config_document()
-    assert step.network == "k3d-lab"
+    cfg = config("k3d", tmp_path)
+    assert "network" not in document(cfg)
+    assert engine_for(cfg).network == "k3d-lab"
 
 
 def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
-    kind = engine_for(config("kind", tmp_path)).config_document()
-    k3d = engine_for(config("k3d", tmp_path)).config_document()
+    kind = document(config("kind", tmp_path))
+    k3d = document(config("k3d", tmp_path))
     assert kind["nodes"][0]["extraMounts"][0]["containerPath"] == topology.NODE_DATA_DIR
     assert k3d["volumes"][0]["volume"].endswith(f":{topology.NODE_DATA_DIR}")
 
@@ -177,6 +185,6 @@ def test_registry_teardown_never_fails_a_destroy(tmp_path):
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
 def test_node_image_runs_the_kubernetes_minor_the_objects_are_validated_against(engine):
     """tests/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that minor."""
-    document = engine_for(from_raw({"engine": engine}, machine="x86_64")).config_document()
-    image = document["nodes"][0]["image"] if engine == "kind" else document["image"]
+    cluster = document(from_raw({"engine": engine}, machine="x86_64"))
+    image = cluster["nodes"][0]["image"] if engine == "kind" else cluster["image"]
     assert image.split(":")[1].startswith(f"v{topology.KUBERNETES_VERSION}."), image
