@@ -1,20 +1,90 @@
-"""Shared fixtures. The upstream KFP render lives in ../shared/fixtures (test data, never copied into the project)."""
+"""Shared fixtures: every stand-in the tests use (HTTP servers, fake tools on PATH, the upstream render) comes from
+here, built from `tests/support/`, so no test module carries its own copy or imports another's."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-KFP_FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", ROOT.parent / "shared" / "fixtures" / "kfp-2.17.0"))
+from tests.support.http import Handle, StandInServer
+from tests.support.kube import ReadinessApi, WatchdogApi, kubeconfig_for, self_signed_certificate, server_tls
+from tests.support.registry import RegistryApi
+from tests.support.tools import FakeTools
+from tests.support.upstream import KFP_FIXTURE, missing_reason
 
 
 @pytest.fixture(scope="session")
 def kfp_fixture() -> Path:
     """The upstream KFP 2.17.0 render (`kubectl kustomize` of both trees); skips when this checkout has none beside it."""
-    files = [KFP_FIXTURE / "cluster-scoped-resources.yaml", KFP_FIXTURE / "platform-agnostic.yaml"]
-    if not all(f.is_file() for f in files):
-        pytest.skip(f"upstream KFP 2.17.0 render not found at {KFP_FIXTURE} "
-                    "(expected ../shared/fixtures/kfp-2.17.0 beside the repo, or set KFP_LAPTOP_FIXTURE)")
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
     return KFP_FIXTURE
+
+
+@pytest.fixture
+def serve():
+    """`serve(handle, tls=None)` starts an HTTP stand-in on 127.0.0.1 (tests.support.http); each is stopped when the
+    test ends."""
+    servers: list[StandInServer] = []
+
+    def start(handle: Handle, tls=None) -> StandInServer:
+        servers.append(StandInServer(handle, tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def fake_tools(tmp_path) -> FakeTools:
+    """An empty folder for stand-in tools (tests.support.tools); put it on PATH with `monkeypatch.setenv`."""
+    return FakeTools(tmp_path / "bin")
+
+
+@pytest.fixture
+def registry(serve) -> RegistryApi:
+    """The stack's registry stood in on 127.0.0.1 (tests.support.registry); `.server` is its server."""
+    api = RegistryApi()
+    api.server = serve(api)
+    return api
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> Path:
+    """A self-signed certificate for 127.0.0.1, as an API server would present."""
+    import shutil
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def watchdog_api(serve) -> WatchdogApi:
+    """The API server the watchdog talks to, stood in over plain HTTP (tests.support.kube); `.server` is its server."""
+    from watchdog.loop import STATUS_CONFIGMAP
+
+    api = WatchdogApi(STATUS_CONFIGMAP)
+    api.server = serve(api)
+    return api
+
+
+@pytest.fixture
+def watchdog_api_tls(serve, certificate) -> WatchdogApi:
+    """The same over HTTPS, as in a pod (with `certificate`)."""
+    from watchdog.loop import STATUS_CONFIGMAP
+
+    api = WatchdogApi(STATUS_CONFIGMAP)
+    api.server = serve(api, server_tls(certificate))
+    return api
+
+
+@pytest.fixture
+def readiness_api(serve, monkeypatch) -> ReadinessApi:
+    """The API server and KFP that `python -m infra.readiness` polls, with KFP_LAPTOP_KUBECONFIG pointing at it."""
+    api = ReadinessApi()
+    api.server = serve(api)
+    monkeypatch.setenv("KFP_LAPTOP_KUBECONFIG", kubeconfig_for(api.server))
+    return api

@@ -2,10 +2,12 @@
 import with `ast`): the committed drawing is current, and no installed package shadows one of ours."""
 from __future__ import annotations
 
+import ast
 from importlib.metadata import packages_distributions
+from pathlib import Path
 
 from tests.support import architecture
-from tests.support.imports import LAYERS, cycles, layer_violations, module_files, modules
+from tests.support.imports import LAYERS, ROOT, cycles, layer_violations, module_files, modules
 
 
 def test_docs_architecture_is_generated_from_the_code_as_it_is_now():
@@ -53,3 +55,19 @@ def test_the_cycle_check_sees_a_loop_held_together_by_a_function_local_import(tm
                        "kind.py": "from infra.engine import engine_for\n", "other.py": "import infra.kind\n"}.items():
         (tmp_path / "infra" / path).write_text(text)
     assert cycles(modules(tmp_path)) == [["infra.engine", "infra.kind"]]
+
+
+def test_test_modules_share_stand_ins_through_tests_support_only():
+    """No test module imports another (or conftest) for its helpers, and only tests/support/http.py runs an HTTP
+    server, so each stand-in exists once."""
+    problems = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        imported = {name for node in ast.walk(ast.parse(path.read_text())) for name in
+                    ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])}
+        problems += [f"{relative} imports {name}" for name in sorted(imported)
+                     if name.startswith(("tests.test_", "tests.e2e.test_", "tests.conftest"))]
+        if "http.server" in imported and relative != Path("tests/support/http.py"):
+            problems.append(f"{relative} runs its own HTTP server: use the `serve` fixture (tests/support/http.py)")
+    assert not problems

@@ -1,24 +1,10 @@
-"""The cluster path of the pipeline commands against a real HTTP server on 127.0.0.1 standing in for the stack.
-
-`KfpStandIn` imitates what kfp.Client 2.17.3 and minio-py meet at the stack's published ports:
-- the `ml-pipeline-ui` service of KFP 2.17 proxying the v2beta1 REST API: `GET /apis/v2beta1/healthz`,
-  `GET/POST /apis/v2beta1/experiments` (looked up by a display_name filter), `POST /apis/v2beta1/runs`,
-  `GET /apis/v2beta1/runs/{id}` (which walks through scripted snapshots of the run, as successive polls of a real run
-  do; an unknown id gets the API's 404) and `GET /apis/v1beta1/runs/{id}`, whose `workflow_manifest` is the run's
-  Argo workflow at that poll (shapes in tests/argo_workflow.py);
-- the UI server's pod-log endpoint `GET /k8s/pod/logs?podname=..&podnamespace=kubeflow` (text, or 500 for a pod it
-  cannot find, as frontend/server/handlers/pod-logs.ts answers);
-- MinIO's S3 calls for reading one artifact: bucket location, ListObjectsV2 and GetObject.
+"""The cluster path of the pipeline commands against a real HTTP server on 127.0.0.1 standing in for the stack
+(`KfpApi`, tests/support/kfp_api.py: KFP's API through the UI server, its pod-log endpoint, and MinIO's S3 calls).
 The only mock is `laptop.stack.find_outputs` / `stack_outputs` (no Pulumi CLI on this machine), pointed at it.
 """
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlparse
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -26,11 +12,10 @@ from laptop import stack as stacks
 from kfp_laptop.errors import UserError
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
-from tests.argo_workflow import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
+from tests.support.kfp_api import RUN_ID, KfpApi
+from tests.support.outputs import FIXTURE_OUTPUTS
+from tests.support.argo import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
 
-FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
-RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
-S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
 TRAIN_1_POD = "wine-tuning-x7k2p-system-container-impl-3621781959"   # Argo's v2 pod names, worked out by hand
@@ -47,119 +32,22 @@ def snapshot(state, workflow=None):
             {"run": {"id": RUN_ID}, "pipeline_runtime": {}}}
 
 
-class KfpStandIn:
-    """A real HTTP server; `runs` are the successive answers to GET /runs/{id} (the last one repeats)."""
-
-    def __init__(self, runs, logs=None, objects=None, create_status=200):
-        self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
-        self.created, self.experiments, self.polls, self.log_queries = [], [], 0, []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                stand_in.get(self)
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                stand_in.post(self, body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @staticmethod
-    def reply(handler, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else (json.dumps(body) if content_type == "application/json"
-                                                     else body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def get(self, handler):
-        url = urlparse(handler.path)
-        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        if url.path == "/apis/v2beta1/healthz":
-            return self.reply(handler, 200, {"multi_user": False})
-        if url.path == "/apis/v2beta1/experiments":   # kfp.Client looks an experiment up by a display_name filter
-            wanted = {p["key"]: p["stringValue"] for p in json.loads(query.get("filter") or "{}").get("predicates", [])}
-            found = [e for e in self.experiments if all(e.get(k) == v for k, v in wanted.items())]
-            return self.reply(handler, 200, {"experiments": found, "total_size": len(found)} if found else {})
-        if url.path.startswith(("/apis/v2beta1/runs/", "/apis/v1beta1/runs/")):
-            if url.path.rsplit("/", 1)[1] != RUN_ID:
-                return self.reply(handler, 404, {"code": 5, "message": "Failed to get run: ResourceNotFoundError"})
-            if url.path.startswith("/apis/v2beta1/"):
-                self.polls += 1
-                return self.reply(handler, 200, self.runs[min(self.polls, len(self.runs)) - 1]["v2"])
-            return self.reply(handler, 200, self.runs[max(min(self.polls, len(self.runs)) - 1, 0)]["v1"])
-        if url.path == "/k8s/pod/logs":
-            self.log_queries.append(query)
-            if query.get("podnamespace") != "kubeflow" or query.get("podname") not in self.logs:
-                return self.reply(handler, 500, f"Could not get main container logs: pod {query.get('podname')} "
-                                                "not found", "text/plain")
-            return self.reply(handler, 200, self.logs[query["podname"]], "text/plain")
-        return self.s3_get(handler, url.path.lstrip("/"), query)
-
-    def s3_get(self, handler, path, query):
-        bucket, _, key = path.partition("/")
-        if bucket != "mlpipeline":
-            return self.reply(handler, 404, b"", "application/xml")
-        if "location" in query:
-            return self.reply(handler, 200, f'<LocationConstraint xmlns="{S3_NS}"></LocationConstraint>'.encode(),
-                              "application/xml")
-        if not key:
-            keys = [k for k in self.objects if k.startswith(query.get("prefix", ""))]
-            contents = "".join(f"<Contents><Key>{escape(k)}</Key><LastModified>2026-11-29T00:00:00.000Z</LastModified>"
-                               f"<ETag>&quot;0&quot;</ETag><Size>{len(self.objects[k])}</Size>"
-                               f"<StorageClass>STANDARD</StorageClass></Contents>" for k in keys)
-            xml = (f'<ListBucketResult xmlns="{S3_NS}"><Name>mlpipeline</Name><Prefix>{escape(query.get("prefix", ""))}'
-                   f"</Prefix><KeyCount>{len(keys)}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
-                   f"{contents}</ListBucketResult>")
-            return self.reply(handler, 200, xml.encode(), "application/xml")
-        if key in self.objects:
-            return self.reply(handler, 200, self.objects[key], "application/octet-stream")
-        return self.reply(handler, 404, f'<Error><Code>NoSuchKey</Code><Key>{escape(key)}</Key></Error>'.encode(),
-                          "application/xml")
-
-    def post(self, handler, body):
-        if handler.path.startswith("/apis/v2beta1/experiments"):
-            experiment = {"experiment_id": f"exp-{len(self.experiments) + 1}", "display_name": body.get("display_name")}
-            self.experiments.append(experiment)
-            return self.reply(handler, 200, experiment)
-        if handler.path.startswith("/apis/v2beta1/runs"):
-            if self.create_status != 200:
-                return self.reply(handler, self.create_status, {"code": 3, "message": "Invalid input error: bad spec"})
-            self.created.append(body)
-            return self.reply(handler, 200, {"run_id": RUN_ID, "display_name": body.get("display_name"),
-                                             "experiment_id": body.get("experiment_id"), "state": "PENDING"})
-        return self.reply(handler, 404, {"code": 5, "message": "not found"})
-
-
 @pytest.fixture
-def stand_in_for(monkeypatch):
-    """Start a stand-in and point the stack's outputs (MinIO included) at it."""
-    started = []
+def stand_in_for(serve, monkeypatch):
+    """Start a stand-in and point the stack's outputs (MinIO included) at it; returns the `KfpApi` (`.url` is where
+    it serves)."""
     monkeypatch.setattr(cluster_run, "POLL_SECONDS", 0.01)
 
     def start(runs, **kwargs):
-        server = KfpStandIn(runs, **kwargs)
-        started.append(server)
-        outputs = {**FIXTURE_OUTPUTS, "kfp_endpoint": server.url, "minio_endpoint": server.url}
+        api = KfpApi(runs, **kwargs)
+        api.server = serve(api)
+        api.url = api.server.url
+        outputs = {**FIXTURE_OUTPUTS, "kfp_endpoint": api.url, "minio_endpoint": api.url}
         monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: outputs)
         monkeypatch.setattr(stacks, "stack_outputs", lambda stack=None: outputs)
-        return server
+        return api
 
-    yield start
-    for server in started:
-        server.close()
+    return start
 
 
 # <pipeline root>/<pipeline name>/<run id>/<task>/<uuid per execution>/<output> (backend/src/v2/driver provisionOutputs)
@@ -305,7 +193,7 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
 def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):
     """The stand-in really shuts down after the first poll: the next poll's refused connection is a UserError."""
     server = stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running")))])
-    clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.close())
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.server.close())
     monkeypatch.setattr(cluster_run, "time", clock)
     with pytest.raises(UserError) as caught:
         cli.run_quickstart()

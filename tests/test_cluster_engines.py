@@ -16,8 +16,8 @@ from infra.cluster import registry
 from infra.cluster.engine import DATA_DIR_MARKER
 from infra.cluster.engines import engine_for
 from infra.config import from_raw
+from tests.support.tools import SYSTEM_PATH, FakeTools
 
-SYSTEM_PATH = "/usr/bin:/bin"
 STUBS = {
     "docker": r'''
 echo "docker $*" >> "$STUB_LOG"
@@ -51,18 +51,17 @@ KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\n"
 
 
 class Host:
-    """A stand-in laptop: stub binaries on PATH, a call log, and the files the steps left."""
+    """A stand-in laptop: stub binaries on PATH (the `fake_tools` fixture), a call log, and the files the steps left."""
 
-    def __init__(self, root: Path, tools=("docker", "kind", "k3d")):
-        self.bin, self.fs, self.log = root / "bin", root / "fs", root / "calls.log"
-        self.bin.mkdir()
+    def __init__(self, tools: FakeTools, stubs=("docker", "kind", "k3d")):
+        root = tools.folder.parent
+        self.tools, self.fs, self.log = tools, root / "fs", root / "calls.log"
         self.fs.mkdir()
-        for tool in tools:
-            (self.bin / tool).write_text("#!/bin/sh\n" + STUBS[tool] + "\n")
-            (self.bin / tool).chmod(0o755)
+        for tool in stubs:
+            tools.add(tool, STUBS[tool])
 
     def run(self, script: str) -> subprocess.CompletedProcess:
-        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "STUB_LOG": str(self.log), "STUB_FS": str(self.fs),
+        env = {"PATH": self.tools.path(), "STUB_LOG": str(self.log), "STUB_FS": str(self.fs),
                "STUB_CLUSTER": "lab", "HOME": str(self.fs)}
         return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
 
@@ -85,8 +84,8 @@ def document(cfg) -> dict:
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
-def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path):
-    host, cfg = Host(tmp_path), config(engine, tmp_path)
+def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
     result = host.run(create(cfg))
     assert result.returncode == 0, result.stderr
     assert result.stdout == KUBECONFIG_TEXT
@@ -94,8 +93,8 @@ def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engin
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file(), "dataDir (with a space in its path) prepared and marked"
 
 
-def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
-    host = Host(tmp_path)
+def test_kind_writes_the_registry_mirror_into_every_node(tmp_path, fake_tools):
+    host = Host(fake_tools)
     assert host.run(create(config("kind", tmp_path))).returncode == 0
     hosts_toml = host.fs / "_etc_containerd_certs.d_localhost:15001_hosts.toml"
     mirror = tomllib.loads(hosts_toml.read_text())
@@ -104,8 +103,8 @@ def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
-def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path):
-    host, cfg = Host(tmp_path), config(engine, tmp_path)
+def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
     host.run(create(cfg))
     second = host.run(create(cfg))
     assert second.returncode == 0 and second.stdout == KUBECONFIG_TEXT
@@ -113,34 +112,34 @@ def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine,hint", [("kind", "brew install kind"), ("k3d", "brew install k3d")])
-def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_path):
+def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_path, fake_tools):
     if shutil.which(engine, path=SYSTEM_PATH):
         pytest.skip(f"{engine} is installed system-wide here, so it cannot be missing")
-    host = Host(tmp_path, tools=("docker",))
+    host = Host(fake_tools, stubs=("docker",))
     result = host.run(create(config(engine, tmp_path)))
     assert result.returncode == 127
     assert f"`{engine}` is not installed" in result.stderr and hint in result.stderr
 
 
-def test_missing_docker_is_named_first(tmp_path):
+def test_missing_docker_is_named_first(tmp_path, fake_tools):
     if shutil.which("docker", path=SYSTEM_PATH):
         pytest.skip("docker is installed system-wide here")
-    result = Host(tmp_path, tools=("kind",)).run(create(config("kind", tmp_path)))
+    result = Host(fake_tools, stubs=("kind",)).run(create(config("kind", tmp_path)))
     assert result.returncode == 127 and "`docker` is not installed" in result.stderr
 
 
 @pytest.mark.parametrize("engine,expected", [("kind", "kind delete cluster --name lab"),
                                              ("k3d", "k3d cluster delete lab")])
-def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path):
-    host, cfg = Host(tmp_path), config(engine, tmp_path)
+def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
     host.run(create(cfg))
     assert host.run(engine_for(cfg).delete_command()).returncode == 0
     assert host.calls()[-1] == expected
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file()
 
 
-def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path):
-    host, cfg = Host(tmp_path), config("kind", tmp_path)
+def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config("kind", tmp_path)
     spec = registry.registry_spec(cfg)
     assert host.run(registry.run_command(spec)).returncode == 0
     (run,) = [c for c in host.calls() if c.startswith("docker run")]
@@ -151,8 +150,8 @@ def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path):
     assert host.calls()[-1] == "docker start lab-registry"
 
 
-def test_registry_joins_the_cluster_network_once(tmp_path):
-    host, spec = Host(tmp_path), registry.registry_spec(config("k3d", tmp_path))
+def test_registry_joins_the_cluster_network_once(tmp_path, fake_tools):
+    host, spec = Host(fake_tools), registry.registry_spec(config("k3d", tmp_path))
     assert host.run(registry.connect_command(spec, "k3d-lab")).returncode == 0
     assert host.calls()[-1] == "docker network connect k3d-lab lab-registry"
     (host.fs / "network-members").write_text("k3d-lab-server-0 lab-registry ")
@@ -175,16 +174,17 @@ def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
     assert k3d["volumes"][0]["volume"].endswith(f":{topology.NODE_DATA_DIR}")
 
 
-def test_registry_teardown_never_fails_a_destroy(tmp_path):
+def test_registry_teardown_never_fails_a_destroy(tmp_path, fake_tools):
     """`docker rm`/`network disconnect` of something already gone must not block `pulumi destroy`."""
-    host, spec = Host(tmp_path, tools=()), registry.registry_spec(config("kind", tmp_path))
+    host, spec = Host(fake_tools, stubs=()), registry.registry_spec(config("kind", tmp_path))
     for step in (registry.remove_command(spec), registry.disconnect_command(spec, "kind")):
         assert host.run(step).returncode == 0
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
 def test_node_image_runs_the_kubernetes_minor_the_objects_are_validated_against(engine):
-    """tests/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that minor."""
+    """tests/support/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that
+    minor."""
     cluster = document(from_raw({"engine": engine}, machine="x86_64"))
     image = cluster["nodes"][0]["image"] if engine == "kind" else cluster["image"]
     assert image.split(":")[1].startswith(f"v{topology.KUBERNETES_VERSION}."), image

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,6 +13,8 @@ from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
 from kfp_laptop.errors import UserError, exit_on_user_error
+from tests.support.http import Reply
+from tests.support.kube import pod
 from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0
@@ -83,15 +83,6 @@ def deployment(name, ready, wanted=1):
     return {"metadata": {"name": name}, "spec": {"replicas": wanted}, "status": {"readyReplicas": ready}}
 
 
-def pod(deployment_name, waiting=None, last=None, restarts=0, ready=True):
-    return {"metadata": {"name": f"{deployment_name}-h1-x", "namespace": "kubeflow", "labels": {"pod-template-hash": "h1"},
-                         "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment_name}-h1"}]},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
-                       "containerStatuses": [{"name": "main", "restartCount": restarts,
-                                              "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}},
-                                              "lastState": {"terminated": last} if last else {}}]}}
-
-
 def test_deployment_checks_give_state_reason_and_last_failure():
     oom = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-28T22:00:00Z"}
     checks = {c.name: c for c in deployment_checks(
@@ -132,21 +123,9 @@ def test_watchdog_check(status, expected):
 
 
 @pytest.fixture
-def endpoints_server():
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(503 if self.path.startswith("/minio") else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def endpoints_server(serve):
+    """KFP and the registry answer 200, MinIO 503: a real server on 127.0.0.1 (tests.support.http)."""
+    return serve(lambda request: Reply(503 if request.path.startswith("/minio") else 200)).port
 
 
 def test_endpoint_checks_against_a_real_server(endpoints_server):

@@ -13,9 +13,9 @@ import pytest
 from infra import topology as t
 from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
 from infra.manifests.minio import mentions_seaweedfs
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
-from tests.test_manifests_minio import minio_wiring_problems
+from tests.support.k8s_schema import schema_errors
+from tests.support.pulumi_harness import run_program
+from tests.support.manifests import minio_wiring_problems
 
 
 def _config(fixture: Path, **changes) -> StackConfig:

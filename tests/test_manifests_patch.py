@@ -13,7 +13,7 @@ from infra.manifests.objects import ManifestMismatch, containers, workloads
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.sizing import memory_requests_mib
 from infra.manifests.source import UpstreamManifests, load_upstream
-from tests.k8s_schema import schema_errors
+from tests.support.k8s_schema import schema_errors
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MLMD = "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0"

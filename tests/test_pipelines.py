@@ -12,13 +12,13 @@ import yaml
 
 from pipelines import cli
 from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
-from tests.test_cli import without_pulumi
+from tests.support.tools import without
 
 
 def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
     """Run a cli function in `folder` with no `pulumi` on PATH (so no stack is up); returns (result, output)."""
     monkeypatch.chdir(folder)
-    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
+    monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         result = call(**kwargs)

@@ -4,7 +4,7 @@ import io
 from rich.console import Console
 
 from pipelines.run_view import changes, failed_tasks, pod_name, run_state, task_tree, tasks_of
-from tests.argo_workflow import run_v2, wine_workflow
+from tests.support.argo import run_v2, wine_workflow
 
 
 def failed_run():

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from infra import topology
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
-from tests.test_program_runs import PORTS, config_for, program_run
+from tests.support.k8s_schema import schema_errors
+from tests.support.pulumi_harness import run_program
+from tests.support.program import PORTS, config_for, program_run
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"   # how the mock sees an input marked secret
 
@@ -132,7 +132,7 @@ BAD_CONFIGS = [
                                                                        enumerate(BAD_CONFIGS)])
 def test_bad_config_fails_with_one_message_before_any_resource(tmp_path, monkeypatch, kfp_fixture, override, names,
                                                               allowed):
-    from tests.test_program_runs import existing_kubeconfig
+    from tests.support.program import existing_kubeconfig
 
     monkeypatch.setenv("KUBECONFIG", str(existing_kubeconfig(tmp_path)))
     run = run_program({**config_for("kind", kfp_fixture, tmp_path / "data"), **override})

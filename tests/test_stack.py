@@ -27,16 +27,10 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def bin_dir(tmp_path, monkeypatch):
-    """A PATH holding only the tools a test puts there (as small scripts)."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    monkeypatch.setenv("PATH", str(folder))
-
-    def add(name: str, body: str = "exit 0"):
-        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
-        (folder / name).chmod(0o755)
-    return add
+def bin_dir(fake_tools, monkeypatch):
+    """A PATH holding only the tools a test puts there (`bin_dir(name, body)`, tests/support/tools.py)."""
+    monkeypatch.setenv("PATH", fake_tools.path(system=False))
+    return fake_tools.add
 
 
 @pytest.mark.parametrize("user,host,name", [("alice", "alice-mbp.local", "alice-alice-mbp"),

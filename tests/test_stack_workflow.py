@@ -86,15 +86,12 @@ OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_console": "http://127
 
 
 @pytest.fixture
-def laptop(tmp_path, monkeypatch):
+def laptop(tmp_path, fake_tools, monkeypatch):
     """A laptop with docker, kind and pulumi (scripts), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("docker", "kind", "pulumi"):
-        (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
-        (bin_dir / tool).chmod(0o755)
-    (bin_dir / "kind").write_text('#!/bin/sh\n[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0\n')   # cluster is up
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    for tool in ("docker", "pulumi"):
+        fake_tools.add(tool)
+    fake_tools.add("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # the cluster is up
+    monkeypatch.setenv("PATH", fake_tools.path())
     monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
     FakeStack.work_dir.mkdir()
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
+from tests.support.k8s_schema import schema_errors
+from tests.support.pulumi_harness import run_program
 from watchdog.objects import package_sources, watchdog_objects
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import kube
 from watchdog.decide import Observation, Policy, RecordEvent, State, decide, next_delay
 
 NOW = 1_800_000_000.0        # 2027-01-15T08:00:00Z
@@ -15,19 +16,9 @@ def stamp(seconds_ago: float) -> str:
     return datetime.fromtimestamp(NOW - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pod(deployment="workflow-controller", *, ready=True, waiting=None, last=None, restarts=0, not_ready_for=0,
-        name=None):
-    state = {"waiting": {"reason": waiting}} if waiting else {"running": {}}
-    return {
-        "metadata": {"name": name or f"{deployment}-5f6d-x1", "namespace": "kubeflow",
-                     "labels": {"pod-template-hash": "5f6d"},
-                     "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment}-5f6d"}]},
-        "status": {"phase": "Running", "podIP": "10.244.0.7",
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False",
-                                   "lastTransitionTime": stamp(not_ready_for)}],
-                   "containerStatuses": [{"name": "main", "image": "img", "restartCount": restarts, "state": state,
-                                          "lastState": {"terminated": last} if last else {}}]},
-    }
+def pod(*args, not_ready_for: float = 0, **kwargs) -> dict:
+    """A pod (tests.support.kube) whose Ready condition last changed `not_ready_for` seconds before NOW."""
+    return kube.pod(*args, ready_since=stamp(not_ready_for), **kwargs)
 
 
 def restarted(deployment="workflow-controller", times=1, ago=600):

@@ -2,55 +2,28 @@
 certificate (made with openssl), and a service-account folder holding the token and CA as Kubernetes mounts them."""
 from __future__ import annotations
 
-import json
-import shutil
-import ssl
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.support.http import Reply
+from tests.support.kube import NS, server_tls, watched_pod
 from watchdog.kube import ApiError, KubeApi, probe_healthz
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=kubernetes",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
-                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
-    return folder
-
-
 @pytest.fixture
-def api_server(certificate):
+def api_server(serve, certificate):
+    """A 127.0.0.1 HTTPS stand-in (tests.support.http) listing one pod; returns its port and the (path, Authorization)
+    of every request."""
     seen = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append((self.path, self.headers.get("Authorization")))
-            data = json.dumps({"kind": "PodList", "items": [{"metadata": {"name": "p"}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def handle(request):
+        seen.append((request.path, request.headers.get("Authorization")))
+        return Reply(200, {"kind": "PodList", "items": [{"metadata": {"name": "p"}}]})
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield server.server_address[1], seen
-    server.shutdown()
-    server.server_close()
+    return serve(handle, server_tls(certificate)).port, seen
 
 
 def service_account(tmp_path, ca_pem: str, token: str):
@@ -97,11 +70,11 @@ def test_healthz_probe_is_false_when_nothing_answers():
     assert probe_healthz("127.0.0.1", port, timeout=0.5) is False
 
 
-def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_controller(certificate, tmp_path):
+def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_controller(watchdog_api_tls, certificate,
+                                                                                    tmp_path):
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
-    (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
-    from tests.test_watchdog_faults import NS, StandIn, make_pod
+    (`watchdog_api_tls`, tests/support/kube.py) imitates a crash-looping controller in long back-off."""
     from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
@@ -111,17 +84,14 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     for name, text in objects["ConfigMap/kfp-watchdog-source"]["data"].items():
         (source / name).write_text(text)
 
-    cluster = StandIn()
-    cluster.pods = [make_pod("workflow-controller", "old", crash=True)]
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    server = cluster.serve(tls)
+    cluster = watchdog_api_tls
+    cluster.pods = [watched_pod("workflow-controller", "old", crash=True)]
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "pod-token")
     heartbeat = tmp_path / "heartbeat"
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(WATCHDOG_NAMESPACE=NS, PYTHONPATH=str(source.parent), WATCHDOG_HEARTBEAT=str(heartbeat),
                WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_INTERVAL_SECONDS="0.05",
-               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.server_address[1]))
+               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(cluster.server.port))
     python = lambda argv: [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
     # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
     process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -134,8 +104,6 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
-        server.shutdown()
-        server.server_close()
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output

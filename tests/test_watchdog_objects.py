@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.k8s_schema import schema_errors
+from tests.support.k8s_schema import schema_errors
 from watchdog.decide import Policy
 from watchdog.objects import IMAGE, SOURCE_CONFIGMAP, package_sources, watchdog_objects
 
