@@ -57,7 +57,7 @@ def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | Non
     texts = [dump(objects) for objects in stack_objects(config)]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(files, texts):
+        for path, text in zip(files, texts, strict=True):
             path.write_text(text)
     except OSError as err:
         raise UserError(f"cannot write the rendered objects to {err.filename or folder}: {err.strerror or err}",

@@ -13,7 +13,8 @@ def purge_data_dir(path: Path) -> bool:
     if not path.exists():
         return False
     if not (path / DATA_DIR_MARKER).is_file():
-        raise UserError(f"refusing to delete {path}: it has no {DATA_DIR_MARKER} marker, so kfp-laptop did not create it",
+        raise UserError(f"refusing to delete {path}: it has no {DATA_DIR_MARKER} marker, "
+                        "so kfp-laptop did not create it",
                         f"delete it yourself if you are sure: rm -rf {path}")
     try:
         shutil.rmtree(path)

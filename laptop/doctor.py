@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
+from kfp_laptop.errors import UserError
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, read_cluster, watchdog_check
 from laptop.doctor_host import docker_check, emulation_check, port_check, tool_check
-from kfp_laptop.errors import UserError
 from laptop.host import default_stack_name
 from laptop.stack_file import own_settings
 from watchdog.objects import IMAGE

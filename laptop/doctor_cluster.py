@@ -85,7 +85,8 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
                      f"restart deploy/{WATCHDOG}`")
     if any(a["reason"] == "WatchdogRestartLimit" for a in actions):
         return Check("watchdog", FAIL, f"{detail}: restarting did not help and it gave up",
-                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` shows the cause")
+                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` "
+                     "shows the cause")
     if not status.get("ok", True) or status.get("apiErrors"):
         return Check("watchdog", WARN, f"{detail}; cannot read the API: {status.get('error')}", logs)
     return Check("watchdog", OK, detail)

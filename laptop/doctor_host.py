@@ -48,8 +48,8 @@ def tool_check(tool: str, needed: bool, run: Runner = run_command) -> Check:
         first = (result.stdout.strip().splitlines() or ["(no version printed)"])[0]
         return Check(tool, OK, first)
     if result.returncode == 127:
-        return Check(tool, FAIL if needed else OK, "not installed" + ("" if needed else " (not needed for this engine)"),
-                     INSTALL_HINTS[tool] if needed else "")
+        detail = "not installed" + ("" if needed else " (not needed for this engine)")
+        return Check(tool, FAIL if needed else OK, detail, INSTALL_HINTS[tool] if needed else "")
     return Check(tool, FAIL if needed else WARN, _last_line(result), INSTALL_HINTS[tool])
 
 
@@ -60,14 +60,16 @@ def docker_check(run: Runner = run_command) -> tuple[Check, dict | None]:
         return Check("docker engine", FAIL, "docker is not installed", INSTALL_HINTS["docker"]), None
     if result.returncode != 0:
         return Check("docker engine", FAIL, f"not reachable: {_last_line(result)}",
-                     "start Docker Desktop / OrbStack / `colima start`, or `sudo systemctl start docker` on Linux"), None
+                     "start Docker Desktop / OrbStack / `colima start`, "
+                     "or `sudo systemctl start docker` on Linux"), None
     info = json.loads(result.stdout)
     return docker_resources(info), info
 
 
 def docker_resources(info: dict) -> Check:
     memory, cpus = info.get("MemTotal", 0) / GIB, info.get("NCPU", 0)
-    detail = f"server {info.get('ServerVersion', '?')}, {memory:.1f} GiB memory, {cpus} CPUs, {info.get('Architecture', '?')}"
+    detail = (f"server {info.get('ServerVersion', '?')}, {memory:.1f} GiB memory, {cpus} CPUs, "
+              f"{info.get('Architecture', '?')}")
     if memory < MIN_MEMORY_GIB or cpus < MIN_CPUS:
         return Check("docker engine", FAIL, f"{detail}: KFP needs at least {MIN_MEMORY_GIB} GiB and {MIN_CPUS} CPUs",
                      DOCKER_RESOURCES_FIX)
@@ -84,7 +86,8 @@ def port_check(name: str, port: int, host: str = "127.0.0.1") -> Check:
             sock.bind((host, port))
         except OSError as err:
             return Check(f"port {port} ({name})", FAIL, f"{host}:{port} is taken: {err.strerror}",
-                         f"find the owner with `lsof -nP -iTCP:{port} -sTCP:LISTEN` and stop it, or choose another port: "
+                         f"find the owner with `lsof -nP -iTCP:{port} -sTCP:LISTEN` and stop it, "
+                         "or choose another port: "
                          f"`pulumi config set kfp-laptop:{name} <port>`")
     return Check(f"port {port} ({name})", OK, f"{host}:{port} is free")
 

@@ -1,4 +1,5 @@
-"""What this laptop is: its default stack name, which cluster engine it has, and whether the tools `inv up` needs exist."""
+"""What this laptop is: its default stack name, which cluster engine it has, and whether the tools `inv up` needs
+exist."""
 from __future__ import annotations
 
 import getpass

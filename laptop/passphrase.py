@@ -1,4 +1,5 @@
-"""The stack's secrets passphrase lives in a user-only file outside the repository, never in the environment or a log."""
+"""The stack's secrets passphrase lives in a user-only file outside the repository, never in the environment or a
+log."""
 from __future__ import annotations
 
 import os

@@ -18,8 +18,15 @@ from urllib.parse import urlsplit
 from infra.cluster.engines import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch
 from kfp_laptop.errors import UserError
-from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
-                         require_docker_running, require_tools)
+from laptop.host import (
+    INSTALL_HINTS,
+    busy_ports,
+    default_stack_name,
+    detect_engine,
+    docker_arch,
+    require_docker_running,
+    require_tools,
+)
 from laptop.passphrase import passphrase_env
 from laptop.stack_file import own_settings
 
@@ -137,7 +144,8 @@ def detected_defaults(raw: dict[str, Any], which: Callable[[str], str | None] = 
     if not raw.get("engine"):
         engine = detect_engine(which)
         if engine is None:
-            raise UserError("neither kind nor k3d is installed", f"{INSTALL_HINTS['kind']}  (or: {INSTALL_HINTS['k3d']})")
+            raise UserError("neither kind nor k3d is installed",
+                            f"{INSTALL_HINTS['kind']}  (or: {INSTALL_HINTS['k3d']})")
         found["engine"] = engine
     return found
 
@@ -259,7 +267,8 @@ def port_forward(stack: str | None = None) -> None:
 
     outputs = stack_outputs(stack)
     if outputs["cluster"]["engine"] != "existing":
-        print(f"not needed: engine {outputs['cluster']['engine']} publishes {outputs['kfp_endpoint']} itself", flush=True)
+        print(f"not needed: engine {outputs['cluster']['engine']} publishes {outputs['kfp_endpoint']} itself",
+              flush=True)
         return
     if not shutil.which("kubectl"):
         raise UserError("`kubectl` is not installed", INSTALL_HINTS["kubectl"])

@@ -15,7 +15,8 @@ from tests.support.upstream import KFP_FIXTURE, missing_reason
 
 @pytest.fixture(scope="session")
 def kfp_fixture() -> Path:
-    """The upstream KFP 2.17.0 render (`kubectl kustomize` of both trees); skips when this checkout has none beside it."""
+    """The upstream KFP 2.17.0 render (`kubectl kustomize` of both trees); skips when this checkout has none beside
+    it."""
     reason = missing_reason()
     if reason:
         pytest.skip(reason)

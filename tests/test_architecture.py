@@ -41,7 +41,8 @@ def test_the_layer_check_sees_an_upward_import_even_inside_a_function(tmp_path):
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text(text)
     assert layer_violations(modules(tmp_path)) == [
-        "watchdog (watchdog, standard library only) imports yaml", "infra.a (infra) imports laptop.b (laptop, a higher layer)"]
+        "watchdog (watchdog, standard library only) imports yaml",
+        "infra.a (infra) imports laptop.b (laptop, a higher layer)"]
 
 
 def test_no_import_cycle_between_modules():

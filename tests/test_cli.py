@@ -1,5 +1,4 @@
 """Every user error of the pipeline commands: one message with a fix, raised before anything runs or is sent."""
-import json
 import os
 import re
 import socket
@@ -9,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from laptop import stack as stacks
 from kfp_laptop.errors import UserError
+from laptop import stack as stacks
 from pipelines import cli, local_run
 from pipelines.arguments import wine_arguments
 from tests.support.outputs import FIXTURE_OUTPUTS

@@ -8,15 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from laptop import stack as stacks
 from kfp_laptop.errors import UserError
+from laptop import stack as stacks
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
+from tests.support.argo import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
 from tests.support.kfp_api import RUN_ID, KfpApi
 from tests.support.outputs import FIXTURE_OUTPUTS
-from tests.support.argo import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
-
-
 
 TRAIN_1_POD = "wine-tuning-x7k2p-system-container-impl-3621781959"   # Argo's v2 pod names, worked out by hand
 TRAIN_0_POD = "wine-tuning-x7k2p-system-container-impl-359472531"

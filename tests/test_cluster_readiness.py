@@ -3,12 +3,10 @@ Kubernetes API + KFP server on 127.0.0.1 (`readiness_api`, tests/support/kube.py
 cluster on this machine)."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from infra.config import PROJECT_ROOT
@@ -82,7 +80,8 @@ def test_pipeline_run_pods_are_not_the_platforms_problem():
 
 
 def test_loop_returns_when_kfp_answers(readiness_api):
-    readiness_api.deployments, readiness_api.pods, readiness_api.kfp_status = [deployment("ml-pipeline", 1)], [pod("p")], 200
+    readiness_api.deployments, readiness_api.pods = [deployment("ml-pipeline", 1)], [pod("p")]
+    readiness_api.kfp_status = 200
     assert readiness_main.main(["--endpoint", readiness_api.server.url, "--interval", "0.05", "--timeout", "5"]) == 0
 
 

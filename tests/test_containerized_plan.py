@@ -43,7 +43,8 @@ def test_no_registry_address_is_written_into_the_package():
 def test_the_plan_targets_the_clusters_platform_and_is_stable():
     first, again = _plan(), _plan()
     assert {image.platform for image in first.values()} == {"linux/arm64"}
-    assert {n: (i.ref, dict(i.files)) for n, i in first.items()} == {n: (i.ref, dict(i.files)) for n, i in again.items()}
+    shown = {n: (i.ref, dict(i.files)) for n, i in first.items()}
+    assert shown == {n: (i.ref, dict(i.files)) for n, i in again.items()}
     amd = _plan({**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "arch": "amd64"}})
     assert {image.platform for image in amd.values()} == {"linux/amd64"}
     assert all(amd[name].tag != first[name].tag for name in first), "an arm64 tag must never serve an amd64 cluster"

@@ -24,7 +24,8 @@ OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "
 # Drop the editable install's import hook: only the context (cwd / PYTHONPATH) can provide `pipelines`.
 HIDE_PROJECT = ("import runpy, sys; "
                 "sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in getattr(f, '__name__', '')]; ")
-EXECUTOR = HIDE_PROJECT + "sys.argv[0] = 'executor_main'; runpy.run_module('kfp.dsl.executor_main', run_name='__main__')"
+EXECUTOR = HIDE_PROJECT + ("sys.argv[0] = 'executor_main'; "
+                           "runpy.run_module('kfp.dsl.executor_main', run_name='__main__')")
 
 
 def _clean_env(**extra) -> dict:

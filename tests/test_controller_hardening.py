@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from infra.manifests.controller import CONTROLLER, harden_controller
-from infra.manifests.objects import ManifestMismatch, container, find
+from infra.manifests.objects import ManifestMismatch
 from infra.manifests.source import NAMESPACED_FILE, parse
 from tests.support.manifests import assert_hardened, controller_of
 

@@ -17,7 +17,7 @@ import tasks
 from tests.support.imports import ROOT
 
 README = ROOT / "README.md"
-PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 BLOCK = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>bash|sh)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
 NEEDS = "<!-- needs:"

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
+from kfp_laptop.errors import UserError, exit_on_user_error
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
-from kfp_laptop.errors import UserError, exit_on_user_error
 from tests.support.http import Reply
 from tests.support.kube import pod
 from watchdog.objects import IMAGE
@@ -42,7 +42,9 @@ def test_tool_check_runs_the_real_binary():
 
 
 def test_a_missing_tool_fails_only_when_the_engine_needs_it():
-    missing = lambda argv: run_command([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])   # a real lookup that fails
+    def missing(argv):   # a real lookup that fails
+        return run_command([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])
+
     needed = tool_check("kind", needed=True, run=missing)
     assert needed.status == FAIL and "brew install kind" in needed.fix
     assert tool_check("k3d", needed=False, run=missing).status == OK
@@ -53,9 +55,11 @@ def test_run_command_turns_a_hang_into_a_result():
     assert result.returncode == 124 and "did not answer" in result.stderr
 
 
-@pytest.mark.parametrize("memory_gib,cpus,status", [(4, 8, FAIL), (16, 1, FAIL), (7, 4, WARN), (8, 2, WARN), (16, 8, OK)])
+@pytest.mark.parametrize("memory_gib,cpus,status",
+                         [(4, 8, FAIL), (16, 1, FAIL), (7, 4, WARN), (8, 2, WARN), (16, 8, OK)])
 def test_docker_resources(memory_gib, cpus, status):
-    check = docker_resources({"MemTotal": memory_gib * GIB, "NCPU": cpus, "ServerVersion": "28.1", "Architecture": "aarch64"})
+    check = docker_resources({"MemTotal": memory_gib * GIB, "NCPU": cpus, "ServerVersion": "28.1",
+                              "Architecture": "aarch64"})
     assert check.status == status and (status == OK or "Settings > Resources" in check.fix)
 
 
@@ -87,12 +91,15 @@ def test_deployment_checks_give_state_reason_and_last_failure():
     oom = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-28T22:00:00Z"}
     checks = {c.name: c for c in deployment_checks(
         [deployment("workflow-controller", 1), deployment("ml-pipeline", 0), deployment("mysql", 0)],
-        [pod("workflow-controller", last=oom, restarts=2), pod("ml-pipeline", waiting="ImagePullBackOff", ready=False)])}
+        [pod("workflow-controller", last=oom, restarts=2),
+         pod("ml-pipeline", waiting="ImagePullBackOff", ready=False)])}
     assert checks["deploy/workflow-controller"].status == OK
-    assert "2 restarts, last OOMKilled (exit 137) at 2026-11-28T22:00:00Z" in checks["deploy/workflow-controller"].detail
+    controller = checks["deploy/workflow-controller"]
+    assert "2 restarts, last OOMKilled (exit 137) at 2026-11-28T22:00:00Z" in controller.detail
     assert checks["deploy/ml-pipeline"].status == FAIL and "ImagePullBackOff" in checks["deploy/ml-pipeline"].detail
     assert "image" in checks["deploy/ml-pipeline"].fix
-    assert checks["deploy/mysql"].status == FAIL and checks["deploy/mysql"].fix == "kubectl -n kubeflow describe deploy/mysql"
+    mysql = checks["deploy/mysql"]
+    assert mysql.status == FAIL and mysql.fix == "kubectl -n kubeflow describe deploy/mysql"
 
 
 def status_json(age: float, actions=(), ok=True, api_errors=0):
@@ -103,7 +110,8 @@ def status_json(age: float, actions=(), ok=True, api_errors=0):
                        "actions": list(actions), "apiErrors": api_errors})
 
 
-RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller", "reason": "CrashLoopBackOff"}
+RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller",
+           "reason": "CrashLoopBackOff"}
 LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/workflow-controller",
          "reason": "WatchdogRestartLimit"}
 
@@ -201,12 +209,14 @@ def test_a_broken_stack_file_is_a_failed_check_not_a_crash(tmp_path, text, says)
 
 
 def test_main_exits_non_zero_with_one_message_when_anything_fails(monkeypatch, capsys):
-    """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this machine."""
+    """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this
+    machine."""
     import laptop.doctor as doctor
     import laptop.stack
 
     monkeypatch.setattr(laptop.stack, "find_outputs", lambda stack: None)
-    monkeypatch.setattr(doctor, "host_checks", lambda config, up: [Check("kind", FAIL, "not installed", "brew install kind")])
+    monkeypatch.setattr(doctor, "host_checks",
+                        lambda config, up: [Check("kind", FAIL, "not installed", "brew install kind")])
     with pytest.raises(SystemExit) as exit_:
         exit_on_user_error(doctor.main)(stack="me")
     assert exit_.value.code == 1

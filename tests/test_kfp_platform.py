@@ -14,8 +14,8 @@ from infra import topology as t
 from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
 from infra.manifests.minio import mentions_seaweedfs
 from tests.support.k8s_schema import schema_errors
-from tests.support.pulumi_harness import run_program
 from tests.support.manifests import minio_wiring_problems
+from tests.support.pulumi_harness import run_program
 
 
 def _config(fixture: Path, **changes) -> StackConfig:

@@ -35,7 +35,8 @@ def test_render_holds_placeholders_never_credentials(rendered):
 
 def test_render_applies_the_requested_arch(rendered):
     namespaced = rendered[1]
-    grpc = next(o for o in namespaced if o["metadata"]["name"] == "metadata-grpc-deployment" and o["kind"] == "Deployment")
+    grpc = next(o for o in namespaced
+                if o["metadata"]["name"] == "metadata-grpc-deployment" and o["kind"] == "Deployment")
     assert grpc["spec"]["template"]["spec"]["containers"][0]["image"].startswith("ghcr.io/deploykf/")
 
 

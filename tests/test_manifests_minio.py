@@ -109,5 +109,6 @@ def test_the_bucket_job_waits_for_minio_and_never_puts_credentials_on_a_command_
     result = subprocess.run(command, env={"PATH": fake_tools.path()}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
-    assert [line for line in lines if line.startswith("args:")] == [f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"] * 3
+    made = f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"
+    assert [line for line in lines if line.startswith("args:")] == [made] * 3
     assert f"host: http://AccessKey123:SecretKey456@{ENDPOINT}" in lines

@@ -1,4 +1,5 @@
-"""The run view as pure functions over what KFP 2.17 returns for a run: labels, changes between polls, failures, pods."""
+"""The run view as pure functions over what KFP 2.17 returns for a run: labels, changes between polls, failures,
+pods."""
 import io
 
 from rich.console import Console

@@ -9,11 +9,17 @@ import sys
 import pytest
 
 from infra.cluster.engine import DATA_DIR_MARKER
+from kfp_laptop.errors import UserError
 from laptop import stack
 from laptop.data_dir import purge_data_dir
-from kfp_laptop.errors import UserError
-from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
-                         sanitize_stack_name)
+from laptop.host import (
+    busy_ports,
+    default_stack_name,
+    detect_engine,
+    require_docker_running,
+    require_tools,
+    sanitize_stack_name,
+)
 from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.port_forward import port_forward_commands
 

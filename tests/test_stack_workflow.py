@@ -16,9 +16,8 @@ import yaml
 
 from infra.cluster.engine import DATA_DIR_MARKER
 from infra.config import PROJECT_ROOT
-from laptop import stack
 from kfp_laptop.errors import UserError
-
+from laptop import stack
 
 # What `pulumi config --json` adds for every key the stack leaves unset (the CLI prints values as strings).
 PROJECT_DEFAULTS = {f"kfp-laptop:{key}": str(spec["default"])
@@ -204,7 +203,8 @@ def test_a_state_backend_pulumi_cannot_use_is_one_message_with_the_fix(laptop, m
     monkeypatch.setattr(stack, "_auto", lambda: fake)
     for command in (lambda: stack.find_outputs("gina"), lambda: stack.up(stack="gina", yes=True),
                     lambda: stack.down(stack="gina", yes=True)):
-        with pytest.raises(UserError, match=r"of stack `gina` failed: error: could not create .*permission denied") as err:
+        failed = r"of stack `gina` failed: error: could not create .*permission denied"
+        with pytest.raises(UserError, match=failed) as err:
             command()
         assert "PULUMI_BACKEND_URL" in err.value.fix
 

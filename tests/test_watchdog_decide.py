@@ -37,8 +37,8 @@ CASES = [
     ("crash loop in long back-off", [pod(ready=False, waiting="CrashLoopBackOff", restarts=6,
                                          last={"reason": "Error", "exitCode": 1})], {}, State(),
      [("RestartDeployment", "CrashLoopBackOff"), ("RecordEvent", "WatchdogRestart")]),
-    ("crash loop still in short back-off: the kubelet handles it", [pod(ready=False, waiting="CrashLoopBackOff", restarts=2)],
-     {}, State(), []),
+    ("crash loop still in short back-off: the kubelet handles it",
+     [pod(ready=False, waiting="CrashLoopBackOff", restarts=2)], {}, State(), []),
     ("not ready beyond threshold", [pod(ready=False, not_ready_for=400)], {}, State(),
      [("RestartDeployment", "NotReady"), ("RecordEvent", "WatchdogRestart")]),
     ("not ready within threshold", [pod(ready=False, not_ready_for=100)], {}, State(), []),
@@ -49,7 +49,8 @@ CASES = [
      [("RestartDeployment", "HealthzFailing"), ("RecordEvent", "WatchdogRestart")]),
     ("healthz failing once", [pod()], {"workflow-controller-5f6d-x1": False}, State(), []),
     ("OOMKilled repeatedly: explained, not restarted",
-     [pod(ready=False, waiting="CrashLoopBackOff", restarts=6, last={"reason": "OOMKilled", "exitCode": 137})], {}, State(),
+     [pod(ready=False, waiting="CrashLoopBackOff", restarts=6, last={"reason": "OOMKilled", "exitCode": 137})], {},
+     State(),
      [("RecordEvent", "OOMKilled")]),
     ("OOMKilled once: the kubelet restarts it", [pod(restarts=1, last={"reason": "OOMKilled"})], {}, State(), []),
     ("ImagePullBackOff: explained", [pod(ready=False, waiting="ImagePullBackOff")], {}, State(),
@@ -60,12 +61,14 @@ CASES = [
      restarted(times=3), [("RecordEvent", "WatchdogRestartLimit")]),
     ("old restarts left the window", [pod(ready=False, not_ready_for=900)], {}, restarted(times=3, ago=4000), RESTART),
     ("just restarted: cooldown", [pod(ready=False, not_ready_for=900)], {}, restarted(ago=30), []),
-    ("foreign pod crash-looping: ignored", [pod("my-pipeline-step", ready=False, waiting="CrashLoopBackOff", restarts=9)],
-     {}, State(), []),
+    ("foreign pod crash-looping: ignored",
+     [pod("my-pipeline-step", ready=False, waiting="CrashLoopBackOff", restarts=9)], {}, State(), []),
     ("stateful mysql crash-looping: explained, never restarted",
-     [pod("mysql", ready=False, waiting="CrashLoopBackOff", restarts=9)], {}, State(), [("RecordEvent", "CrashLoopBackOff")]),
-    ("two broken pods of one Deployment: one restart", [pod(ready=False, not_ready_for=900, name="a"),
-                                                        pod(ready=False, not_ready_for=900, name="b")], {}, State(), RESTART),
+     [pod("mysql", ready=False, waiting="CrashLoopBackOff", restarts=9)], {}, State(),
+     [("RecordEvent", "CrashLoopBackOff")]),
+    ("two broken pods of one Deployment: one restart",
+     [pod(ready=False, not_ready_for=900, name="a"), pod(ready=False, not_ready_for=900, name="b")], {}, State(),
+     RESTART),
 ]
 
 
@@ -74,7 +77,7 @@ def test_decide(pods, healthz, state, expected):
     decision = decide(Observation(NOW, pods, healthz), state, POLICY)
     got = kinds(decision.actions)
     assert [t for t, _ in got] == [t for t, _ in expected]
-    assert [r for (_, r), (_, e) in zip(got, expected) if e] == [e for _, e in expected if e]
+    assert [r for (_, r), (_, e) in zip(got, expected, strict=True) if e] == [e for _, e in expected if e]
     assert decision.state.api_errors == 0
 
 

@@ -8,7 +8,6 @@ import pytest
 from tests.support import kube
 from watchdog.diagnose import diagnose_pod, owner_deployment
 
-
 # A workflow-controller pod (tests.support.kube), started an hour before its Ready condition last changed; no
 # container statuses unless a case gives them (a pod not yet scheduled has none).
 pod = functools.partial(kube.pod, "workflow-controller", "abcde", template="7c9d8f", containers=[],
@@ -20,18 +19,24 @@ CASES = [
     ("healthy", pod(containers=[cs()]), None),
     ("finished job", pod(phase="Succeeded", ready=False), None),
     ("being deleted", pod(ready=False, deleting=True, containers=[cs("CrashLoopBackOff")]), None),
-    ("image pull back-off", pod(ready=False, containers=[cs("ImagePullBackOff", message="not found")]), "ImagePullBackOff"),
+    ("image pull back-off", pod(ready=False, containers=[cs("ImagePullBackOff", message="not found")]),
+     "ImagePullBackOff"),
     ("image pull error", pod(ready=False, containers=[cs("ErrImagePull")]), "ErrImagePull"),
     ("missing secret", pod(ready=False, containers=[cs("CreateContainerConfigError", message="secret x not found")]),
      "CreateContainerConfigError"),
-    ("crash loop", pod(ready=False, containers=[cs("CrashLoopBackOff", last={"reason": "Error", "exitCode": 1}, restarts=7)]),
+    ("crash loop",
+     pod(ready=False, containers=[cs("CrashLoopBackOff", last={"reason": "Error", "exitCode": 1}, restarts=7)]),
      "CrashLoopBackOff"),
-    ("crash loop from OOM is OOM", pod(ready=False, containers=[cs("CrashLoopBackOff", last={"reason": "OOMKilled", "exitCode": 137}, restarts=4)]),
+    ("crash loop from OOM is OOM",
+     pod(ready=False, containers=[cs("CrashLoopBackOff", last={"reason": "OOMKilled", "exitCode": 137}, restarts=4)]),
      "OOMKilled"),
-    ("unschedulable", pod(phase="Pending", conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                                        "message": "0/1 nodes are available: 1 Insufficient memory."}]),
+    ("unschedulable",
+     pod(phase="Pending", conditions=[{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                       "message": "0/1 nodes are available: 1 Insufficient memory."}]),
      "Unschedulable"),
-    ("evicted", pod(phase="Failed", ready=False, reason="Evicted", reason_message="The node was low on resource: memory."), "Evicted"),
+    ("evicted",
+     pod(phase="Failed", ready=False, reason="Evicted", reason_message="The node was low on resource: memory."),
+     "Evicted"),
     ("running, not ready", pod(ready=False, containers=[cs()]), "NotReady"),
     ("pulling images", pod(phase="Pending", ready=False, containers=[cs("ContainerCreating")]), "Starting"),
     ("init containers running", pod(phase="Pending", ready=False, containers=[cs("PodInitializing")]), "Starting"),
@@ -47,7 +52,8 @@ def test_diagnose_pod(pod_json, expected):
 
 
 def test_crash_loop_reports_restarts_exit_code_and_the_logs_command():
-    problem = diagnose_pod(pod(ready=False, containers=[cs("CrashLoopBackOff", last={"reason": "Error", "exitCode": 2}, restarts=9)]))
+    crashed = cs("CrashLoopBackOff", last={"reason": "Error", "exitCode": 2}, restarts=9)
+    problem = diagnose_pod(pod(ready=False, containers=[crashed]))
     assert problem.restarts == 9 and "exit code 2" in problem.detail
     assert "logs workflow-controller-7c9d8f-abcde -c main --previous" in problem.fix
 

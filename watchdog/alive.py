@@ -1,4 +1,5 @@
-"""Liveness probe: `python -m watchdog.alive FILE MAX_AGE_SECONDS` fails when the loop stopped touching its heartbeat."""
+"""Liveness probe: `python -m watchdog.alive FILE MAX_AGE_SECONDS` fails when the loop stopped touching its
+heartbeat."""
 from __future__ import annotations
 
 import sys

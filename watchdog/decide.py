@@ -26,7 +26,8 @@ HISTORY_LENGTH = 20
 
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds. Defaults suit a laptop: act after minutes, not seconds, and at most 3 restarts an hour per Deployment."""
+    """Thresholds. Defaults suit a laptop: act after minutes, not seconds, and at most 3 restarts an hour per
+    Deployment."""
 
     restartable: frozenset[str] = frozenset(RESTARTABLE)
     explain_only: frozenset[str] = frozenset(EXPLAIN_ONLY)

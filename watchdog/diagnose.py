@@ -81,7 +81,8 @@ def _config_error(cs: dict, ns: str, name: str) -> PodProblem | None:
         return None
     return PodProblem(
         waiting["reason"], f"container {cs['name']}: {waiting.get('message', 'cannot be created')}",
-        f"a Secret, ConfigMap or volume it needs is missing or wrong: `{_describe(ns, name)}`, then `inv up` to restore it",
+        f"a Secret, ConfigMap or volume it needs is missing or wrong: `{_describe(ns, name)}`, "
+        "then `inv up` to restore it",
         cs["name"], cs.get("restartCount", 0))
 
 
@@ -110,7 +111,7 @@ def _crash_loop(cs: dict, ns: str, name: str) -> PodProblem | None:
 
 def _unschedulable(status: dict, ns: str, name: str) -> PodProblem | None:
     for cond in status.get("conditions", []):
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+        if (cond.get("type"), cond.get("status"), cond.get("reason")) == ("PodScheduled", "False", "Unschedulable"):
             return PodProblem(
                 "Unschedulable", cond.get("message", "no node can run it"),
                 "the cluster lacks CPU or memory for it: give Docker more (Docker Desktop > Settings > Resources), "
@@ -123,7 +124,8 @@ def _failed(status: dict, ns: str, name: str) -> PodProblem | None:
         return None
     return PodProblem(
         status.get("reason") or "Failed", status.get("message", "the pod failed"),
-        f"its Deployment replaces it; if it recurs (e.g. Evicted for low memory) give Docker more memory; `{_describe(ns, name)}`")
+        f"its Deployment replaces it; if it recurs (e.g. Evicted for low memory) give Docker more memory; "
+        f"`{_describe(ns, name)}`")
 
 
 def _not_ready(status: dict, statuses: list[dict], ns: str, name: str) -> PodProblem | None:

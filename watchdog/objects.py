@@ -29,7 +29,8 @@ def package_sources() -> dict[str, str]:
     return {name: (here / name).read_text() for name in RUNTIME_MODULES}
 
 
-def watchdog_objects(namespace: str, sources: dict[str, str], policy: Policy = Policy(), image: str = IMAGE) -> list[dict]:
+def watchdog_objects(namespace: str, sources: dict[str, str], policy: Policy = Policy(),
+                     image: str = IMAGE) -> list[dict]:
     """Every object of the watchdog, in apply order."""
     return [
         _meta("v1", "ConfigMap", SOURCE_CONFIGMAP, namespace, data=dict(sorted(sources.items()))),
@@ -55,7 +56,8 @@ def role(namespace: str, policy: Policy) -> dict:
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"],
          "resourceNames": sorted(policy.restartable)},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"], "resourceNames": [STATUS_CONFIGMAP]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"],
+         "resourceNames": [STATUS_CONFIGMAP]},
     ]
     return _meta("rbac.authorization.k8s.io/v1", "Role", NAME, namespace, rules=rules)
 

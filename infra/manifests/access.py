@@ -35,7 +35,8 @@ def network_policies(objects: list[dict]) -> None:
     names = {o["metadata"]["name"] for o in find_all(objects, "NetworkPolicy")}
     for workload in [o for o in objects if o.get("kind") in ("Deployment", "Job")]:
         name = f"{workload['metadata']['name']}-ingress"
-        selector = workload["spec"].get("selector", {}).get("matchLabels") or workload["spec"]["template"]["metadata"]["labels"]
+        spec = workload["spec"]
+        selector = spec.get("selector", {}).get("matchLabels") or spec["template"]["metadata"]["labels"]
         if name in names:
             continue
         ports = [{"port": p["containerPort"], "protocol": p.get("protocol", "TCP")}

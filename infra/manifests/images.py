@@ -17,7 +17,8 @@ NATIVE, SUBSTITUTED, NEEDS_EMULATION = "native", "substituted", "needs-emulation
 # arm64 builds that replace an amd64-only image (exact references: a substitute is only known good for its tag).
 ARM64_SUBSTITUTES = {
     # metadata-grpc: no arm64 build, crashes even emulated (kubeflow/pipelines#10308); deployKF's arm64 build.
-    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0": "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0",
+    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0":
+        "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0",
 }
 # Image repositories (the reference up to the tag) or prefixes ending in "-" -> (arm64 verdict, why).
 ARM64_REPOSITORIES = {

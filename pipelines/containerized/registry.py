@@ -1,4 +1,5 @@
-"""Ask the registry (Docker Registry HTTP API v2) whether an image tag is already there, so unchanged images are skipped."""
+"""Ask the registry (Docker Registry HTTP API v2) whether an image tag is already there, so unchanged images are
+skipped."""
 from __future__ import annotations
 
 import urllib.error

@@ -23,7 +23,8 @@ class Target:
             raise UserError(f"the stack's `registry` output is missing or has no port (got {registry!r})",
                             "run `inv up` so the stack exports `registry`")
         if arch not in ARCHES:
-            raise UserError(f"the stack's `cluster.arch` output is {arch!r}; images can be built for {', '.join(ARCHES)}",
+            raise UserError(f"the stack's `cluster.arch` output is {arch!r}; "
+                            f"images can be built for {', '.join(ARCHES)}",
                             "run `inv up` so the stack exports the cluster's arch")
         return cls(registry=registry, platform=f"linux/{arch}")
 

@@ -1,5 +1,5 @@
-"""The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from images
-in the stack's registry. It runs on the stack's KFP only (see docs/containerized.md)."""
+"""The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from
+images in the stack's registry. It runs on the stack's KFP only (see docs/containerized.md)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -24,7 +24,8 @@ def containerized_components(target: Target) -> WineComponents:
                    validate=validate_component(refs[VALIDATE_IMAGE]))
 
 
-def containerized_pipeline(outputs: Mapping, parallelism: int = DEFAULT_PARALLELISM) -> dsl.graph_component.GraphComponent:
+def containerized_pipeline(outputs: Mapping,
+                           parallelism: int = DEFAULT_PARALLELISM) -> dsl.graph_component.GraphComponent:
     """The wine pipeline whose images are named after the stack's `registry` and built for its `cluster.arch`."""
     return build_wine_pipeline(containerized_components(Target.from_outputs(outputs)), parallelism)
 

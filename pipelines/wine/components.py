@@ -12,9 +12,19 @@ from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
 from pipelines.packaging import CLUSTER, Flavour, lightweight
-from pipelines.wine.logic import (class_fractions, cross_validated_accuracy, evaluation, features_and_target,
-                                  fit_candidate, load_wine_frame, pick_best, plain_hyperparameters, scaled_knn,
-                                  split_frame, validation_problems)
+from pipelines.wine.logic import (
+    class_fractions,
+    cross_validated_accuracy,
+    evaluation,
+    features_and_target,
+    fit_candidate,
+    load_wine_frame,
+    pick_best,
+    plain_hyperparameters,
+    scaled_knn,
+    split_frame,
+    validation_problems,
+)
 
 HELPERS = (load_wine_frame, validation_problems, class_fractions, split_frame, features_and_target, scaled_knn,
            fit_candidate, cross_validated_accuracy, pick_best, plain_hyperparameters, evaluation)

@@ -110,12 +110,13 @@ def data_flow(graph: dict[str, Module]) -> str:
         ("components", f"created in this order by `{PROGRAM[1]}` ({PROGRAM[0]}), with their Args",
          " -> ".join(_components(graph))),
         ("outputs", f"the stack's outputs ({OUTPUTS[0]})", ", ".join(_output_keys())),
-        ("endpoints", f"`{ENDPOINTS[1]}` ({ENDPOINTS[0]}), parsed from the outputs", ", ".join(_fields(*ENDPOINTS[:2]))),
+        ("endpoints", f"`{ENDPOINTS[1]}` ({ENDPOINTS[0]}), parsed from the outputs",
+         ", ".join(_fields(*ENDPOINTS[:2]))),
         ("pipelines", "modules that take the endpoints", ", ".join(f"`{r}`" for r in readers)),
     ]
     lines = ["```mermaid", "flowchart LR"]
     lines += [f'  {step}["{step}"]' for step, _, _ in rows]
-    lines += [f"  {a[0]} --> {b[0]}" for a, b in zip(rows, rows[1:])]
+    lines += [f"  {a[0]} --> {b[0]}" for a, b in zip(rows, rows[1:], strict=False)]
     lines += ["```", "", "| step | what | fields |", "|---|---|---|"]
     lines += [f"| {step} | {what} | {fields} |" for step, what, fields in rows]
     return "\n".join(lines)

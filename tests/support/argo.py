@@ -91,7 +91,7 @@ def wine_workflow(iteration_phases=("Succeeded", "Succeeded"), failed_message=No
     root = wf.dag(wf.root, "root", "root", wf.nodes[wf.root]["phase"])
     for task in ("load-data", "validate-data", "split-data"):
         wf.container(root, task)
-    for item, phase in zip(wf.loop(root, "for-loop-1", list(iteration_phases)), iteration_phases):
+    for item, phase in zip(wf.loop(root, "for-loop-1", list(iteration_phases)), iteration_phases, strict=True):
         wf.container(item, "train-candidate", phase, failed_message if phase == "Failed" else None)
         if phase != "Failed":
             wf.container(item, "score-candidate", phase)

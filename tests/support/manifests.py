@@ -67,6 +67,7 @@ def minio_wiring_problems(objects: list[dict]) -> list[str]:
     if not any(v.get("secret", {}).get("secretName") == t.ARTIFACT_SECRET for v in volumes):
         problems.append("6: MinIO reads its root credentials from the artifact Secret")
     job = one(objects, "Job", f"{t.MINIO_NAME}-create-bucket")
-    if f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}" not in job["spec"]["template"]["spec"]["containers"][0]["command"][-1]:
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    if f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}" not in script:
         problems.append("7: bucket creation")
     return problems
