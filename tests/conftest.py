@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kube_api import cluster  # noqa: F401  (the stand-in API server, as a fixture for every test)
+
 ROOT = Path(__file__).resolve().parent.parent
 KFP_FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", ROOT.parent / "shared" / "fixtures" / "kfp-2.17.0"))
 

@@ -101,7 +101,7 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
     (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
-    from tests.test_watchdog_faults import NS, StandIn, make_pod
+    from tests.support.kube_api import NS, StandIn, make_pod
     from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
