@@ -77,6 +77,9 @@ class StandIn:
         self.restart_yields_broken_pod = False
         self.restarts = 0
         self.clock = time.time        # the API server's clock (the `Date` it sends)
+        self.true_time = time.time    # when restarts really happened (`restarted_at`), for limit checks
+        self.restarted_at: list[float] = []
+        self.hang_seconds = 0.5       # how long a "timeout" fault keeps the client waiting
         self.send_date = True
         self.race: threading.Barrier | None = None   # GETs of a Deployment wait here for each other (racing watchdogs)
 
@@ -99,6 +102,7 @@ class StandIn:
 
     def restart(self, deployment: str) -> None:
         self.restarts += 1
+        self.restarted_at.append(self.true_time())
         self.pods = [p for p in self.pods if not p["metadata"]["name"].startswith(deployment + "-")]
         self.pods.append(make_pod(deployment, f"r{self.restarts}", crash=self.restart_yields_broken_pod))
         self.healthz_ok = True
@@ -121,7 +125,7 @@ class StandIn:
         if fault in ("timeout", "lost-answer"):
             if fault == "lost-answer":       # the write happens, but its answer never reaches the client
                 self._answer(method, path, content_type, raw)
-            time.sleep(0.5)
+            time.sleep(self.hang_seconds)
             return 504, status(504, "Timeout", "the client gave up first")
         if isinstance(fault, int):
             return fault, status(fault, {403: "Forbidden", 409: "Conflict"}.get(fault, "InternalError"),
@@ -235,12 +239,12 @@ def cluster():
 
 
 class VirtualTime:
-    """Time for a whole stand-in world: the API server's clock (`server`), the node's wall clock (`node`, off by
-    `node_offset`) and the process's monotonic clock all move only when the watchdog sleeps, so hours of checks run
-    in milliseconds and every interval is exact."""
+    """Time for a whole stand-in world: true time `t`, the API server's clock (`server`, off by `server_offset`),
+    the node's wall clock (`node`, off by `node_offset`) and the process's monotonic clock all move only when the
+    watchdog sleeps, so hours of checks run in milliseconds and every interval is exact."""
 
     def __init__(self, start: float = 1_800_000_000.0, node_offset: float = 0.0):
-        self.t, self.mono, self.node_offset = start, 1000.0, node_offset
+        self.t, self.mono, self.node_offset, self.server_offset = start, 1000.0, node_offset, 0.0
         self.sleeps: list[float] = []
 
     def sleep(self, seconds: float) -> None:
@@ -249,7 +253,7 @@ class VirtualTime:
         self.mono += seconds
 
     def server(self) -> float:
-        return self.t
+        return self.t + self.server_offset
 
     def node(self) -> float:
         return self.t + self.node_offset
