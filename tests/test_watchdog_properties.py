@@ -17,8 +17,19 @@ from hypothesis import strategies as st
 
 from tests.support.kube_api import NS, STATUS_CONFIGMAP, StandIn, VirtualTime, make_pod
 from watchdog.clock import ApiClock
-from watchdog.decide import (Observation, Outcome, Policy, RecordEvent, RestartDeployment, State, admit, decide,
-                             forget, merge, settle)
+from watchdog.decide import (
+    Observation,
+    Outcome,
+    Policy,
+    RecordEvent,
+    RestartDeployment,
+    State,
+    admit,
+    decide,
+    forget,
+    merge,
+    settle,
+)
 from watchdog.diagnose import diagnose_pod
 from watchdog.kube import KubeApi
 from watchdog.loop import Settings, check_once, event_manifest, load_state, record
