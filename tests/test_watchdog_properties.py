@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.kube_api import NS, STATUS_CONFIGMAP, StandIn, VirtualTime, make_pod
-from watchdog.clock import ApiClock
+from watchdog.clock import ApiClock, stamp
 from watchdog.decide import (
     Observation,
     Outcome,
@@ -141,6 +141,13 @@ def test_the_clock_follows_the_api_server_whatever_the_node_says(node_offset, st
             assert last is None or now >= last
             assert abs(now - world.server()) <= 2.0
             last = now
+
+
+@settings(max_examples=EXAMPLES["clock"], deadline=None)
+@given(now=st.floats(0, 4e9))
+def test_a_written_time_reads_back_as_the_same_record(now):
+    """A restart time written on the Deployment and one kept in the state must compare equal, or it counts twice."""
+    assert epoch(stamp(now)) == round(now, 3)
 
 
 def test_an_unreadable_stamp_is_no_time():

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+
+def stamp(now: float) -> str:
+    """RFC 3339 UTC, rounded to the millisecond: how the watchdog writes times (`shape.epoch` reads them back as
+    `round(now, 3)` exactly, so a restart recorded in two places is recognised as one)."""
+    return datetime.fromtimestamp(round(now, 3), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 def http_date(value: str | None) -> float | None:

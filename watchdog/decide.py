@@ -17,6 +17,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields, replace
 
+from watchdog.clock import stamp
 from watchdog.diagnose import (
     CONFIG_REASONS,
     IMAGE_PULL_REASONS,
@@ -25,7 +26,6 @@ from watchdog.diagnose import (
     owner_deployment,
     pod_name,
 )
-from watchdog.kube import stamp
 from watchdog.shape import count, epoch, obj, objs, text
 
 # The KFP 2.x Deployments a restart can safely recover (stateless, or Recreate-strategy single instances).

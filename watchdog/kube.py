@@ -14,10 +14,9 @@ import os
 import ssl
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
-from watchdog.clock import ApiClock, http_date
+from watchdog.clock import ApiClock, http_date, stamp
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"   # the annotation `kubectl rollout restart` sets
@@ -125,11 +124,6 @@ class KubeApi:
         if not isinstance(answer, dict):
             raise ApiError(f"{method} {path}: the answer is not a JSON object: {raw[:80]!r}")
         return answer
-
-
-def stamp(now: float) -> str:
-    """RFC 3339 UTC with milliseconds, as the API accepts in annotations and Event times."""
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 def _message(err: urllib.error.HTTPError) -> str:

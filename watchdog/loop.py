@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from watchdog.clock import stamp
 from watchdog.decide import (
     Decision,
     Observation,
@@ -36,7 +37,7 @@ from watchdog.decide import (
     settle,
 )
 from watchdog.diagnose import diagnose_pod, owner_deployment, pod_name
-from watchdog.kube import COMPONENT, RESTARTS, ApiError, KubeApi, probe_healthz, stamp
+from watchdog.kube import COMPONENT, RESTARTS, ApiError, KubeApi, probe_healthz
 from watchdog.shape import obj, text
 
 log = logging.getLogger("watchdog")
@@ -145,32 +146,41 @@ def act(api: KubeApi, settings: Settings, decision: Decision) -> State:
 
 def restart(api: KubeApi, settings: Settings, state: State, action: RestartDeployment) -> tuple[State, list[RecordEvent]]:
     """Read the Deployment, fold in the restarts recorded on it, and restart it only if the limit still allows,
-    in one conditional PATCH that also extends that record."""
+    in one PATCH over the version read that also extends that record. A 409 Conflict (it changed meanwhile, e.g.
+    another watchdog restarted it) reads it again and decides again; only a conflict that persists is a failure."""
     ns, policy = settings.namespace, settings.policy
-    try:
-        deployment = api.get_deployment(ns, action.deployment)
-    except ApiError as err:
-        log.error("restart of %s not attempted: %s", action.deployment, err)
-        return settle(state, action, Outcome(False, f"could not read it: {err}", err.status), api.clock.now(), policy)
-    now = api.clock.now()
-    if deployment is None:
-        return settle(state, action, Outcome(False, "the Deployment does not exist (404)", 404), now, policy)
-    meta = obj(deployment.get("metadata"))
-    state, refusal, allowed = admit(state, action, restart_times(obj(meta.get("annotations")).get(RESTARTS)), now,
-                                    policy)
-    mine = [at for at, dep in state.restarts if dep == action.deployment]   # as recorded, so records stay comparable
-    if not allowed:
-        log.info("restart of %s not made: its own record shows %d recent restart(s)", action.deployment, len(mine))
-        return state, refusal
-    log.info("restarting deployment %s: pod %s %s", action.deployment, action.pod, action.reason)
-    try:
-        answer = api.restart_deployment(ns, action.deployment, now, text(meta.get("resourceVersion")) or None,
-                                        [stamp(at) for at in sorted(mine)] + [stamp(now)])
-    except ApiError as err:
-        log.error("restart of %s failed: %s", action.deployment, err)
-        return settle(state, action, Outcome(False, str(err), err.status, text(meta.get("uid"))), now, policy)
-    uid = text(obj(answer.get("metadata")).get("uid")) or text(meta.get("uid"))
-    return settle(state, action, Outcome(True, uid=uid), now, policy)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            deployment = api.get_deployment(ns, action.deployment)
+        except ApiError as err:
+            log.error("restart of %s not attempted: %s", action.deployment, err)
+            return settle(state, action, Outcome(False, f"could not read it: {err}", err.status), api.clock.now(),
+                          policy)
+        now = api.clock.now()
+        if deployment is None:
+            return settle(state, action, Outcome(False, "the Deployment does not exist (404)", 404), now, policy)
+        meta = obj(deployment.get("metadata"))
+        state, refusal, allowed = admit(state, action, restart_times(obj(meta.get("annotations")).get(RESTARTS)),
+                                        now, policy)
+        mine = [at for at, dep in state.restarts if dep == action.deployment]   # as recorded: records stay comparable
+        if not allowed:
+            log.info("restart of %s not made: with its own record it has %d recent restart(s)", action.deployment,
+                     len(mine))
+            return state, refusal
+        log.info("restarting deployment %s: pod %s %s", action.deployment, action.pod, action.reason)
+        try:
+            answer = api.restart_deployment(ns, action.deployment, now, text(meta.get("resourceVersion")) or None,
+                                            [stamp(at) for at in sorted(mine)] + [stamp(now)])
+        except ApiError as err:
+            if err.status == 409 and attempt < WRITE_ATTEMPTS:
+                log.info("deployment %s changed meanwhile; reading it again", action.deployment)
+                continue
+            log.error("restart of %s failed: %s", action.deployment, err)
+            return settle(state, action, Outcome(False, str(err), err.status, text(meta.get("uid"))), now, policy)
+        uid = text(obj(answer.get("metadata")).get("uid")) or text(meta.get("uid"))
+        return settle(state, action, Outcome(True, uid=uid), now, policy)
 
 
 def post_event(api: KubeApi, namespace: str, event: RecordEvent, now: float) -> bool:
