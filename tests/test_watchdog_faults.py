@@ -227,6 +227,22 @@ def test_a_lost_answer_is_not_counted_but_the_deployment_record_holds_the_limit(
     assert "WatchdogRestartFailed" in reasons(cluster) and "WatchdogRestartLimit" in reasons(cluster)
 
 
+def test_an_explanation_the_api_refused_is_not_recorded_and_is_tried_again(cluster, tmp_path):
+    """Imitates: the API refuses the Event (403: an edited Role; 5xx): the status must not claim it was posted, and
+    the next check explains again instead of waiting an hour."""
+    pulling = make_pod("ml-pipeline", "pull", ready=False)
+    pulling["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "ImagePullBackOff"}}
+    cluster.pods = [make_pod("workflow-controller", "ok"), pulling]
+    cluster.fail("POST", f"/api/v1/namespaces/{NS}/events", 403)
+    world = VirtualTime()
+    watch(cluster, tmp_path, checks=1, world=world)
+    assert cluster.events == [] and cluster.status_of()["actions"] == []
+    world.sleep(30)
+    watch(cluster, tmp_path, checks=3, world=world)
+    assert reasons(cluster) == ["ImagePullBackOff"]
+    assert [(a["action"], a["reason"]) for a in cluster.status_of()["actions"]] == [("event", "ImagePullBackOff")]
+
+
 def test_survives_5xx_and_timeouts_with_back_off(cluster, tmp_path):
     """Imitates: the API server restarting or overloaded (503 answers, requests hanging past the client timeout)."""
     cluster.pods = [make_pod("workflow-controller", "old", crash=True)]

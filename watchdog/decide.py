@@ -41,6 +41,7 @@ REQUIRED = ("workflow-controller",)
 UNFIXABLE = (*IMAGE_PULL_REASONS, *CONFIG_REASONS, "Unschedulable", "Evicted", "NodeNotReady", "StuckTerminating",
              "StuckStarting")
 HISTORY_LENGTH = 20
+RESTART_EVENTS = ("WatchdogRestart", "WatchdogRestartFailed")
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ def decide(obs: Observation, state: State, policy: Policy) -> Decision:
     state = forget(state, now, policy)
     explained = dict(state.explained)
     first_seen: dict[str, float] = {}
-    failures = {pod: (state.healthz_failures.get(pod, 0) + 1 if not ok else 0) for pod, ok in obs.healthz.items()}
+    healthz_failures = {pod: (state.healthz_failures.get(pod, 0) + 1 if not ok else 0)
+                        for pod, ok in obs.healthz.items()}
     actions: list[Action] = []
     problems: list[dict] = []
     watched = policy.restartable | policy.explain_only
@@ -197,7 +199,7 @@ def decide(obs: Observation, state: State, policy: Policy) -> Decision:
             continue
         name = pod_name(pod)
         problem = diagnose_pod(pod) or _stuck_terminating(pod, now, policy, seen_for) or \
-            _healthz_problem(pod, failures.get(name, 0), policy)
+            _healthz_problem(pod, healthz_failures.get(name, 0), policy)
         if problem is None:
             continue
         age = seen_for(f"{name}/{problem.reason}", epoch(problem.since))
@@ -221,9 +223,8 @@ def decide(obs: Observation, state: State, policy: Policy) -> Decision:
             problems.append({"pod": "", "deployment": deployment, "reason": gone.reason, "detail": gone.detail,
                              "fix": gone.fix})
             _explain(actions, explained, now, "Deployment", deployment, gone.reason, f"{gone.detail}; fix: {gone.fix}")
-    history = state.history + tuple(_describe_event(a, now) for a in actions if isinstance(a, RecordEvent))
-    new_state = replace(state, explained=explained, healthz_failures=failures, api_errors=0,
-                        history=history[-HISTORY_LENGTH:], first_seen=first_seen)
+    new_state = replace(state, explained=explained, healthz_failures=healthz_failures, api_errors=0,
+                        first_seen=first_seen)
     return Decision(actions, new_state, problems)
 
 
@@ -278,9 +279,7 @@ def admit(state: State, action: RestartDeployment, recorded: list[float], now: f
     if blocked == "limit":
         _limit_event(actions, explained, merged, now, policy, action.deployment, action.pod, action.reason,
                      action.message, action.fix)
-    history = merged.history + tuple(_describe_event(a, now) for a in actions if isinstance(a, RecordEvent))
-    return replace(merged, explained=explained, history=history[-HISTORY_LENGTH:]), \
-        [a for a in actions if isinstance(a, RecordEvent)], False
+    return replace(merged, explained=explained), [a for a in actions if isinstance(a, RecordEvent)], False
 
 
 def settle(state: State, action: RestartDeployment, outcome: Outcome, now: float,
@@ -314,9 +313,19 @@ def explain_once(state: State, now: float, kind: str, name: str, reason: str, me
     actions: list[Action] = []
     explained = dict(state.explained)
     _explain(actions, explained, now, kind, name, reason, message)
-    events = [a for a in actions if isinstance(a, RecordEvent)]
-    history = state.history + tuple(_describe_event(a, now) for a in events)
-    return replace(state, explained=explained, history=history[-HISTORY_LENGTH:]), events
+    return replace(state, explained=explained), [a for a in actions if isinstance(a, RecordEvent)]
+
+
+def posted(state: State, event: RecordEvent, ok: bool, now: float) -> State:
+    """Record what became of an Event: an explanation the API took goes into the history; one it refused is
+    forgotten, so the next check explains again. (A restart's own Event adds nothing: `settle` recorded the
+    restart itself.)"""
+    if event.reason in RESTART_EVENTS:
+        return state
+    if not ok:
+        return replace(state, explained={k: t for k, t in state.explained.items() if k != f"{event.name}/{event.reason}"})
+    entry = {"at": stamp(now), "action": "event", "object": f"{event.kind}/{event.name}", "reason": event.reason}
+    return replace(state, history=(state.history + (entry,))[-HISTORY_LENGTH:])
 
 
 def merge(mine: State, theirs: State) -> State:
@@ -478,10 +487,6 @@ def _explain(actions, explained, now, kind, name, reason, message, uid="") -> No
         return
     explained[key] = now
     actions.append(RecordEvent(kind, name, reason, message, warning=True, uid=uid))
-
-
-def _describe_event(action: RecordEvent, now: float) -> dict:
-    return {"at": stamp(now), "action": "event", "object": f"{action.kind}/{action.name}", "reason": action.reason}
 
 
 def _finite(value) -> float | None:

@@ -33,6 +33,7 @@ from watchdog.decide import (
     explain_once,
     merge,
     next_delay,
+    posted,
     restart_times,
     settle,
 )
@@ -140,7 +141,7 @@ def act(api: KubeApi, settings: Settings, decision: Decision) -> State:
         else:
             events = [action]
         for event in events:
-            post_event(api, settings.namespace, event, api.clock.now())
+            state = post_event(api, settings.namespace, state, event)
     return state
 
 
@@ -183,14 +184,16 @@ def restart(api: KubeApi, settings: Settings, state: State, action: RestartDeplo
         return settle(state, action, Outcome(True, uid=uid), now, policy)
 
 
-def post_event(api: KubeApi, namespace: str, event: RecordEvent, now: float) -> bool:
+def post_event(api: KubeApi, namespace: str, state: State, event: RecordEvent) -> State:
+    """Post the Event; the state records it only if the API took it."""
     log.info("event %s on %s/%s: %s", event.reason, event.kind, event.name, event.message)
+    now = api.clock.now()
     try:
         api.create_event(namespace, event_manifest(namespace, event, now))
-        return True
     except ApiError as err:
         log.error("could not post event %s: %s", event.reason, err)
-        return False
+        return posted(state, event, False, now)
+    return posted(state, event, True, now)
 
 
 def record(api: KubeApi, settings: Settings, observation: Observation, problems: list[dict], state: State,
@@ -237,7 +240,7 @@ def _status_missing(api: KubeApi, settings: Settings, state: State) -> State:
                                  "checks (its restart limit still holds: each restarted Deployment records its "
                                  "restarts too); fix: `inv up` recreates it")
     for event in events:
-        post_event(api, settings.namespace, event, api.clock.now())
+        state = post_event(api, settings.namespace, state, event)
     return state
 
 
