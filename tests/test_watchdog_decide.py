@@ -1,18 +1,27 @@
 """The watchdog's decisions, table-driven over pods shaped as the Kubernetes API returns them."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from watchdog.decide import Observation, Outcome, Policy, RecordEvent, State, decide, next_delay, settle
+from watchdog.decide import (
+    Observation,
+    Outcome,
+    Policy,
+    RecordEvent,
+    decide,
+    next_delay,
+    settle,
+)
+from watchdog.state import State
 
 NOW = 1_800_000_000.0        # 2027-01-15T08:00:00Z
 POLICY = Policy()
 
 
 def stamp(seconds_ago: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(NOW - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(NOW - seconds_ago, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod(deployment="workflow-controller", *, ready=True, waiting=None, last=None, restarts=0, not_ready_for=0,

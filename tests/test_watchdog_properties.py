@@ -23,17 +23,15 @@ from watchdog.decide import (
     Policy,
     RecordEvent,
     RestartDeployment,
-    State,
     admit,
     decide,
-    forget,
-    merge,
     settle,
 )
 from watchdog.diagnose import diagnose_pod
 from watchdog.kube import KubeApi
 from watchdog.loop import Settings, check_once, event_manifest, load_state, record
 from watchdog.shape import epoch
+from watchdog.state import State, forget, merge
 
 EXAMPLES = {"decide": 200, "clock": 300, "answers": 40, "limit": 150}
 NOW = 1_800_000_000.0
@@ -118,7 +116,7 @@ def test_decisions_never_raise_and_stay_serialisable(pods, saved, other, offset,
         for event in events:
             assert isinstance(event, RecordEvent)
             json.dumps(event_manifest(NS, event, now), allow_nan=False)
-    new = forget(merge(new, State.from_dict(other)), now, Policy())
+    new = forget(merge(new, State.from_dict(other)), now, Policy().window_seconds, Policy().explain_every_seconds)
     again = State.from_dict(json.loads(json.dumps(new.to_dict())))
     assert again.restarts == new.restarts and all(math.isfinite(at) for at, _ in new.restarts)
     json.dumps(decision.problems)

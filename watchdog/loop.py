@@ -27,19 +27,17 @@ from watchdog.decide import (
     Policy,
     RecordEvent,
     RestartDeployment,
-    State,
     admit,
     decide,
     explain_once,
-    merge,
     next_delay,
     posted,
-    restart_times,
     settle,
 )
 from watchdog.diagnose import diagnose_pod, owner_deployment, pod_name
 from watchdog.kube import COMPONENT, RESTARTS, ApiError, KubeApi, probe_healthz
 from watchdog.shape import obj, text
+from watchdog.state import State, merge, restart_times
 
 log = logging.getLogger("watchdog")
 STATUS_CONFIGMAP = "kfp-watchdog-status"

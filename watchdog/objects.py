@@ -20,7 +20,7 @@ IMAGE = "python:3.11.14-slim-bookworm"
 SOURCE_DIR = "/opt/kfp-laptop/watchdog"
 # The modules the watchdog runs; objects.py (this file) only builds manifests and stays on the host.
 RUNTIME_MODULES = ("__init__.py", "__main__.py", "alive.py", "clock.py", "decide.py", "diagnose.py", "kube.py",
-                   "loop.py", "shape.py")
+                   "loop.py", "shape.py", "state.py")
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "kfp-laptop"}
 
 
