@@ -116,6 +116,20 @@ def test_a_restart_is_remembered_only_once_the_api_accepted_it():
     assert kinds(decide(later, refused, POLICY).actions) == [("RestartDeployment", "NotReady")]
 
 
+def test_a_problem_that_went_away_and_came_back_is_timed_afresh():
+    """Also after merging with a saved record that still remembers the first episode."""
+    from watchdog.state import merge
+
+    unknown_since = pod(ready=False)
+    unknown_since["status"]["conditions"][0].pop("lastTransitionTime")
+    first = decide(Observation(NOW, [unknown_since]), State(), POLICY).state
+    healthy = decide(Observation(NOW + 60, [pod()]), first, POLICY).state
+    saved = merge(healthy, first)
+    assert decide(Observation(NOW + 400, [unknown_since]), saved, POLICY).actions == []
+    assert kinds(decide(Observation(NOW + 400, [unknown_since]), first, POLICY).actions) == [
+        ("RestartDeployment", "NotReady")]                  # seen NotReady all along: 400 s
+
+
 def test_explanations_carry_the_fix():
     (event,) = decide(Observation(NOW, [pod(ready=False, waiting="ImagePullBackOff")]), State(), POLICY).actions
     assert isinstance(event, RecordEvent) and event.warning and event.kind == "Pod"

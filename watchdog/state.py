@@ -56,8 +56,9 @@ class State:
 
 
 def forget(state: State, now: float, window: float, explain_every: float) -> State:
-    """Drop what fell out of its window (restarts and refusals: `window`; explanations: `explain_every`). A restart time from the future stays as recorded (so the same record read
-    again is recognised) and counts from when it was first seen; other times from the future count as now."""
+    """Drop what fell out of its window (restarts and refusals: `window`; explanations: `explain_every`). A restart
+    time from the future stays as recorded (so the same record read again is recognised) and counts from when it
+    was first seen; other times from the future count as now."""
     future_seen = {k: min(t, now) for k, t in state.future_seen.items() if _future_key_at(k) > now}
     restarts = []
     for at, dep in sorted(set(state.restarts)):
@@ -92,8 +93,9 @@ def _effective(at: float, dep: str, now: float, future_seen: dict[str, float]) -
 
 def merge(mine: State, theirs: State) -> State:
     """My state joined with one another watchdog wrote (a racing or earlier one): every restart of either counts, so
-    neither can lift the other's limit; for what each remembers per key (explanations, refusals, first sightings)
-    mine wins and theirs fills in."""
+    neither can lift the other's limit; for what each remembers per key (explanations, refusals) mine wins and
+    theirs fills in. Which problems exist now, and since when, is mine alone: a problem the other saw that has gone
+    since must not make a new one look old."""
     history, seen = [], set()
     for entry in sorted(theirs.history + mine.history, key=lambda e: str(e.get("at", ""))):
         key = repr(sorted(entry.items(), key=str))
@@ -105,7 +107,6 @@ def merge(mine: State, theirs: State) -> State:
     failures = {d: f for d, f in {**theirs.failures, **mine.failures}.items()
                 if not any(dep == d and at >= f[1] for at, dep in restarts)}
     return replace(mine, restarts=restarts, explained={**theirs.explained, **mine.explained}, failures=failures,
-                   first_seen={**theirs.first_seen, **mine.first_seen},
                    future_seen={**theirs.future_seen, **mine.future_seen}, history=tuple(history[-HISTORY_LENGTH:]))
 
 
