@@ -294,8 +294,11 @@ def _limit_event(actions, explained, state, now, policy, deployment, pod, reason
 
 
 def _refusal_hint(status: int | None, deployment: str) -> str:
-    if status in (401, 403):
-        return (f"The API refused it: the watchdog's Role must allow `patch` on deployments/{deployment} "
+    if status == 401:
+        return ("The API did not accept the watchdog's token (expired or revoked): "
+                "`kubectl -n kubeflow rollout restart deploy/kfp-watchdog` mounts a fresh one.")
+    if status == 403:
+        return (f"The API refused it: the watchdog's Role must allow `get` and `patch` on deployments/{deployment} "
                 "(`inv up` restores the Role).")
     if status == 409:
         return "Someone else changed the Deployment meanwhile (another watchdog, or `inv up`); the watchdog re-reads it."
