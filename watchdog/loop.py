@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from watchdog.alive import beat
 from watchdog.clock import stamp
 from watchdog.decide import (
     Decision,
@@ -42,7 +43,7 @@ from watchdog.state import State, merge, restart_times
 log = logging.getLogger("watchdog")
 STATUS_CONFIGMAP = "kfp-watchdog-status"
 STATUS_KEY, STATE_KEY = "status.json", "state.json"
-HEARTBEAT = "/tmp/watchdog/heartbeat"   # touched after every check; the liveness probe reads it
+HEARTBEAT = "/tmp/watchdog/heartbeat"   # written after every check; the liveness probe reads it (watchdog.alive)
 WRITE_ATTEMPTS = 3                      # re-read and merge this often when another writer got in first (409)
 _EVENT_SEQUENCE = itertools.count()     # keeps Event names unique within one process
 
@@ -65,8 +66,7 @@ def run(api: KubeApi, settings: Settings, *, checks: int | None = None, sleep: C
     while checks is None or done < checks:
         try:
             state = check_once(api, settings, state, probe, wall)
-            settings.heartbeat.parent.mkdir(parents=True, exist_ok=True)
-            settings.heartbeat.touch()
+            beat(settings.heartbeat, api.clock.monotonic())
         except Exception:   # a bug, not API trouble: logged; a stale heartbeat lets the kubelet restart the pod
             log.exception("check failed")
             state = replace(state, api_errors=state.api_errors + 1)
