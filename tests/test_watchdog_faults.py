@@ -148,7 +148,7 @@ def test_two_racing_watchdogs_restart_once(cluster, tmp_path):
     Deployment at the same version; the API server lets only the first conditional PATCH through (409 for the other),
     and the loser reads the Deployment again, finds the other's restart in its record, and leaves it alone."""
     broken_controller(cluster)
-    cluster.race = threading.Barrier(2, timeout=1)
+    cluster.race = threading.Barrier(2, timeout=5)   # both watchdogs read each Deployment version together
     policy = Policy(interval_seconds=0.01, max_backoff_seconds=0.02, cooldown_seconds=3600)
     errors = []
 
@@ -156,7 +156,7 @@ def test_two_racing_watchdogs_restart_once(cluster, tmp_path):
         try:
             settings = Settings(namespace=NS, policy=policy, heartbeat=folder / "heartbeat",
                                 healthz={"workflow-controller": (cluster.port, "/healthz")})
-            run(KubeApi(cluster.url, timeout=2), settings, checks=8)
+            run(KubeApi(cluster.url, timeout=10), settings, checks=8)
         except Exception as err:  # noqa: BLE001 (surfaced below; a thread's exception would otherwise vanish)
             errors.append(err)
 

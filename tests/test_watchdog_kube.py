@@ -2,17 +2,15 @@
 certificate (made with openssl), and a service-account folder holding the token and CA as Kubernetes mounts them."""
 from __future__ import annotations
 
-import json
 import shutil
 import ssl
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.support.kube_api import NS, StandIn, make_pod
 from watchdog.kube import ApiError, KubeApi, probe_healthz
 
 
@@ -29,26 +27,13 @@ def certificate(tmp_path_factory):
 
 @pytest.fixture
 def api_server(certificate):
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append((self.path, self.headers.get("Authorization")))
-            data = json.dumps({"kind": "PodList", "items": [{"metadata": {"name": "p"}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    """The shared stand-in API server (tests/support/kube_api.py) over HTTPS with the test certificate."""
+    standin = StandIn()
+    standin.pods = [{"metadata": {"name": "p"}}]
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield server.server_address[1], seen
+    server = standin.serve(context)
+    yield server.server_address[1], standin
     server.shutdown()
     server.server_close()
 
@@ -62,7 +47,7 @@ def service_account(tmp_path, ca_pem: str, token: str):
 
 
 def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_server, certificate, tmp_path, monkeypatch):
-    port, seen = api_server
+    port, standin = api_server
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "token-1")
@@ -70,12 +55,12 @@ def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_serve
     assert api.list_pods("kubeflow") == [{"metadata": {"name": "p"}}]
     (account / "token").write_text("token-2")            # the kubelet rotates bound tokens
     api.list_pods("kubeflow")
-    assert seen == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
-                    ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
+    assert standin.authorizations == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
+                                      ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
 
 
 def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, monkeypatch, certificate):
-    port, seen = api_server
+    port, standin = api_server
     other = tmp_path / "other"
     other.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
@@ -85,7 +70,7 @@ def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, mon
     api = KubeApi.in_cluster(service_account(tmp_path, (other / "cert.pem").read_text(), "secret-token"))
     with pytest.raises(ApiError, match="CERTIFICATE_VERIFY_FAILED"):
         api.list_pods("kubeflow")
-    assert seen == []                                     # the token never left the client
+    assert standin.authorizations == []                   # the token never left the client
 
 
 def test_healthz_probe_is_false_when_nothing_answers():
@@ -101,7 +86,6 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
     (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
-    from tests.support.kube_api import NS, StandIn, make_pod
     from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}

@@ -71,6 +71,7 @@ class StandIn:
                                                            "resourceVersion": self._next()}, "data": {}}}
         self.events: list[dict] = []
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[tuple[str, str | None]] = []   # (path, Authorization header) of API requests
         self.content_types: list[tuple[str, str]] = []
         self.faults: list[tuple[str, str, object]] = []
         self.healthz_ok = True
@@ -194,6 +195,8 @@ class StandIn:
             def _reply(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if self.path != "/healthz":
+                    standin.authorizations.append((self.path, self.headers.get("Authorization")))
                 code, payload = standin.handle(self.command, self.path, self.headers.get("Content-Type", ""), raw)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response_only(code)
