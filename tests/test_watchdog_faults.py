@@ -148,7 +148,8 @@ def test_two_racing_watchdogs_restart_once(cluster, tmp_path):
     Deployment at the same version; the API server lets only the first conditional PATCH through (409 for the other),
     and the loser reads the Deployment again, finds the other's restart in its record, and leaves it alone."""
     broken_controller(cluster)
-    cluster.race = threading.Barrier(2, timeout=5)   # both watchdogs read each Deployment version together
+    cluster.race = threading.Barrier(2, timeout=5)   # both watchdogs read the Deployment at the same version:
+    cluster.race_reads = 4                           # in their first check, and just before restarting it
     policy = Policy(interval_seconds=0.01, max_backoff_seconds=0.02, cooldown_seconds=3600)
     errors = []
 

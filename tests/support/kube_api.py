@@ -83,6 +83,7 @@ class StandIn:
         self.hang_seconds = 0.5       # how long a "timeout" fault keeps the client waiting
         self.send_date = True
         self.race: threading.Barrier | None = None   # GETs of a Deployment wait here for each other (racing watchdogs)
+        self.race_reads = 0                           # ... the first this many of them
 
     def fail(self, method: str, path_pattern: str, *answers) -> None:
         """Queue answers for the next requests matching (method, regex on the path without query): "timeout",
@@ -148,7 +149,10 @@ class StandIn:
         else:
             body = None
         if m := re.fullmatch(rf"/apis/apps/v1/namespaces/{NS}/deployments/([\w-]+)", path):
-            if method == "GET" and self.race is not None:
+            with self.lock:
+                racing = method == "GET" and self.race is not None and self.race_reads > 0
+                self.race_reads -= racing
+            if racing:
                 try:
                     self.race.wait()
                 except threading.BrokenBarrierError:
