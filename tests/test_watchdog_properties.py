@@ -31,9 +31,9 @@ from watchdog.diagnose import diagnose_pod
 from watchdog.kube import KubeApi
 from watchdog.loop import Settings, check_once, event_manifest, load_state, record
 from watchdog.shape import epoch
-from watchdog.state import State, forget, merge
+from watchdog.state import State, forget, merge, recent_restarts
 
-EXAMPLES = {"decide": 200, "clock": 300, "answers": 40, "limit": 150}
+EXAMPLES = {"decide": 200, "limit-rule": 500, "clock": 300, "answers": 40, "limit": 150}
 NOW = 1_800_000_000.0
 PATHS = {"pods": f"/api/v1/namespaces/{NS}/pods",
          "deployment": f"/apis/apps/v1/namespaces/{NS}/deployments/workflow-controller",
@@ -91,10 +91,18 @@ def odd_pods(draw):
 
 
 offsets = st.floats(-10 * 365 * 86400, 100 * 365 * 86400, allow_nan=False)
+near = st.floats(-4000, 0) | st.floats(-7200, 7200) | offsets   # recorded times: mostly within a window, some anywhere
+saved_states = json_values | st.fixed_dictionaries({
+    "restarts": st.lists(st.tuples(near.map(lambda o: NOW + o), st.sampled_from(["workflow-controller", "ml-pipeline"]))
+                         .map(list), max_size=6),
+    "failures": st.dictionaries(st.sampled_from(["workflow-controller"]),
+                                st.tuples(st.integers(0, 40), near.map(lambda o: NOW + o), st.text(max_size=5)).map(list)),
+    "future_seen": st.dictionaries(st.text(max_size=30), near.map(lambda o: NOW + o), max_size=2),
+})
 
 
 @settings(max_examples=EXAMPLES["decide"], deadline=None)
-@given(pods=odd_pods(), saved=json_values, other=json_values, offset=offsets, healthz=st.dictionaries(
+@given(pods=odd_pods(), saved=saved_states, other=saved_states, offset=st.floats(0, 60) | offsets, healthz=st.dictionaries(
        st.sampled_from(["workflow-controller-abc12-c", "workflow-controller-abc12-n", "x"]), st.booleans()),
        deployment=json_values, recorded=st.lists(offsets, max_size=4), outcome=st.sampled_from(
        [Outcome(True), Outcome(False, "HTTP 403", 403), Outcome(False, "HTTP 409", 409), Outcome(False, "no answer")]))
@@ -104,22 +112,54 @@ def test_decisions_never_raise_and_stay_serialisable(pods, saved, other, offset,
     state = State.from_dict(saved)
     for pod in pods:
         diagnose_pod(pod)
-    decision = decide(Observation(now, pods, healthz, deployments={"workflow-controller": deployment}), state, Policy())
+    policy = Policy()
+    decision = decide(Observation(now, pods, healthz, deployments={"workflow-controller": deployment}), state, policy)
     new = decision.state
     for action in decision.actions:
-        if isinstance(action, RestartDeployment):
-            new, events, _ = admit(new, action, [NOW + r for r in recorded], now, Policy())
-            new, more = settle(new, action, outcome, now, Policy())
+        if isinstance(action, RestartDeployment):        # proposed only within the limit and past the cooldown
+            mine = recent_restarts(new, action.deployment, now)
+            assert len(mine) < policy.max_restarts and all(now - at >= policy.cooldown_seconds for at in mine)
+            new, events, allowed = admit(new, action, [NOW + r for r in recorded], now, policy)
+            mine = recent_restarts(new, action.deployment, now)   # now with the Deployment's own record
+            assert not allowed or (len(mine) < policy.max_restarts
+                                   and all(now - at >= policy.cooldown_seconds for at in mine))
+            new, more = settle(new, action, outcome, now, policy)
             events += more
         else:
             events = [action]
         for event in events:
             assert isinstance(event, RecordEvent)
             json.dumps(event_manifest(NS, event, now), allow_nan=False)
-    new = forget(merge(new, State.from_dict(other)), now, Policy().window_seconds, Policy().explain_every_seconds)
+    new = forget(merge(new, State.from_dict(other)), now, policy.window_seconds, policy.explain_every_seconds)
     again = State.from_dict(json.loads(json.dumps(new.to_dict())))
     assert again.restarts == new.restarts and all(math.isfinite(at) for at, _ in new.restarts)
     json.dumps(decision.problems)
+
+
+@settings(max_examples=EXAMPLES["limit-rule"], deadline=None)
+@given(saved=st.lists(st.floats(-3 * 3600, 3 * 3600), max_size=6), recorded=st.lists(st.floats(-3 * 3600, 10**9),
+                                                                                      max_size=4),
+       cooldown=st.sampled_from([0.0, 180.0]), max_restarts=st.integers(1, 4))
+def test_a_restart_is_proposed_and_admitted_only_within_the_limit(saved, recorded, cooldown, max_restarts):
+    """Restarts saved in the state (`saved`, seconds before now; negative: recorded in the future) and on the
+    Deployment (`recorded`, seconds after now up to decades ahead): the controller is restarted only when fewer than
+    `max_restarts` of them fall in the last hour and none in the cooldown, a time from the future counting as now."""
+    policy = Policy(max_restarts=max_restarts, cooldown_seconds=cooldown)
+
+    def allowed_by(times):
+        ages = [max(NOW - t, 0.0) for t in {round(t, 3) for t in times}]
+        recent = [a for a in ages if a < policy.window_seconds]
+        return len(recent) < max_restarts and all(a >= cooldown for a in recent)
+
+    in_state = [NOW - s for s in saved]
+    state = State(restarts=tuple(sorted((round(t, 3), "workflow-controller") for t in set(in_state))))
+    decision = decide(Observation(NOW, [make_pod("workflow-controller", "c", crash=True)]), state, policy)
+    proposed = [a for a in decision.actions if isinstance(a, RestartDeployment)]
+    assert bool(proposed) == allowed_by(in_state)
+    if proposed:
+        on_deployment = [NOW + r for r in recorded]
+        _, _, allowed = admit(decision.state, proposed[0], on_deployment, NOW, policy)
+        assert allowed == allowed_by(in_state + on_deployment)
 
 
 @settings(max_examples=EXAMPLES["clock"], deadline=None)
