@@ -31,7 +31,7 @@ def watch(cluster, tmp_path, checks, policy=POLICY, world=None, probe=probe_heal
     cluster.clock = world.server
     settings = Settings(namespace=NS, policy=policy, heartbeat=tmp_path / "heartbeat",
                         healthz={"workflow-controller": (cluster.port, "/healthz")})
-    api = KubeApi(cluster.url, timeout=0.2, clock=ApiClock(wall=world.node, monotonic=world.monotonic))
+    api = KubeApi(cluster.url, timeout=2, clock=ApiClock(wall=world.node, monotonic=world.monotonic))
     return run(api, settings, checks=checks, sleep=world.sleep, probe=probe, wall=world.node)
 
 
@@ -219,8 +219,9 @@ def test_refused_restarts_back_off_exponentially(cluster, tmp_path):
 
 
 def test_a_lost_answer_is_not_counted_but_the_deployment_record_holds_the_limit(cluster, tmp_path):
-    """Imitates: the PATCH reached the API server and was applied, but its answer was lost (timeout): the watchdog
-    reports it as unconfirmed, and before the next attempt reads the Deployment's record, which has it."""
+    """Imitates: the PATCH reached the API server and was applied, but the connection closed before its answer: the
+    watchdog reports it as failed (not counted), and before the next attempt reads the Deployment's record, which
+    has it."""
     broken_controller(cluster)
     cluster.fail("PATCH", DEPLOY, "lost-answer", "lost-answer", "lost-answer")
     watch(cluster, tmp_path, checks=8, policy=Policy(cooldown_seconds=0, max_restarts=2))

@@ -80,14 +80,16 @@ class StandIn:
         self.clock = time.time        # the API server's clock (the `Date` it sends)
         self.true_time = time.time    # when restarts really happened (`restarted_at`), for limit checks
         self.restarted_at: list[float] = []
-        self.hang_seconds = 0.5       # how long a "timeout" fault keeps the client waiting
+        self.hang_seconds = 2.5       # how long a "timeout" fault keeps the client waiting (past its timeout)
         self.send_date = True
         self.race: threading.Barrier | None = None   # GETs of a Deployment wait here for each other (racing watchdogs)
         self.race_reads = 0                           # ... the first this many of them
 
     def fail(self, method: str, path_pattern: str, *answers) -> None:
-        """Queue answers for the next requests matching (method, regex on the path without query): "timeout",
-        an HTTP code (then a Status body), or (code, body) with body bytes (sent as is) or JSON."""
+        """Queue answers for the next requests matching (method, regex on the path without query): "timeout" (no
+        answer in time), "drop" (the connection closes without an answer), "lost-answer" (the request is carried out,
+        then the connection closes without an answer), an HTTP code (then a Status body), or (code, body) with body
+        bytes (sent as is) or JSON."""
         self.faults += [(method, path_pattern, answer) for answer in answers]
 
     def status_of(self, name: str = STATUS_CONFIGMAP) -> dict:
@@ -124,11 +126,13 @@ class StandIn:
             self.requests.append((method, full_path))
             self.content_types.append((method, content_type))
             fault = self._fault(method, path)
-        if fault in ("timeout", "lost-answer"):
-            if fault == "lost-answer":       # the write happens, but its answer never reaches the client
-                self._answer(method, path, content_type, raw)
+        if fault == "timeout":
             time.sleep(self.hang_seconds)
             return 504, status(504, "Timeout", "the client gave up first")
+        if fault in ("drop", "lost-answer"):
+            if fault == "lost-answer":
+                self._answer(method, path, content_type, raw)
+            return 0, DROP
         if isinstance(fault, int):
             return fault, status(fault, {403: "Forbidden", 409: "Conflict"}.get(fault, "InternalError"),
                                  "injected fault")
@@ -202,6 +206,9 @@ class StandIn:
                 if self.path != "/healthz":
                     standin.authorizations.append((self.path, self.headers.get("Authorization")))
                 code, payload = standin.handle(self.command, self.path, self.headers.get("Content-Type", ""), raw)
+                if payload is DROP:
+                    self.close_connection = True
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response_only(code)
                 if standin.send_date:
@@ -225,6 +232,9 @@ class StandIn:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return server
+
+
+DROP = object()   # close the connection without an answer
 
 
 def status(code: int, reason: str, message: str) -> dict:
