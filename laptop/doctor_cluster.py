@@ -87,6 +87,10 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
         return Check("watchdog", FAIL, f"{detail}: restarting did not help and it gave up",
                      f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` "
                      "shows the cause")
+    refused = status.get("failedRestarts")
+    if isinstance(refused, dict) and refused:     # restarts the API refused; the watchdog retries them with back-off
+        return Check("watchdog", WARN, f"{detail}; the API refused restarting {', '.join(map(str, sorted(refused)))}",
+                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartFailed` says why")
     if not status.get("ok", True) or status.get("apiErrors"):
         return Check("watchdog", WARN, f"{detail}; cannot read the API: {status.get('error')}", logs)
     return Check("watchdog", OK, detail)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.http import Handle, StandInServer
-from tests.support.kube import ReadinessApi, WatchdogApi, kubeconfig_for, self_signed_certificate, server_tls
+from tests.support.kube import ReadinessApi, kubeconfig_for, self_signed_certificate
+from tests.support.kube_api import cluster  # noqa: F401  (the watchdog's stand-in API server, as a fixture)
 from tests.support.registry import RegistryApi
 from tests.support.tools import FakeTools
 from tests.support.upstream import KFP_FIXTURE, missing_reason
@@ -60,26 +61,6 @@ def certificate(tmp_path_factory) -> Path:
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate")
     return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def watchdog_api(serve) -> WatchdogApi:
-    """The API server the watchdog talks to, stood in over plain HTTP (tests.support.kube); `.server` is its server."""
-    from watchdog.loop import STATUS_CONFIGMAP
-
-    api = WatchdogApi(STATUS_CONFIGMAP)
-    api.server = serve(api)
-    return api
-
-
-@pytest.fixture
-def watchdog_api_tls(serve, certificate) -> WatchdogApi:
-    """The same over HTTPS, as in a pod (with `certificate`)."""
-    from watchdog.loop import STATUS_CONFIGMAP
-
-    api = WatchdogApi(STATUS_CONFIGMAP)
-    api.server = serve(api, server_tls(certificate))
-    return api
 
 
 @pytest.fixture

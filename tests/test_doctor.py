@@ -102,12 +102,12 @@ def test_deployment_checks_give_state_reason_and_last_failure():
     assert mysql.status == FAIL and mysql.fix == "kubectl -n kubeflow describe deploy/mysql"
 
 
-def status_json(age: float, actions=(), ok=True, api_errors=0):
+def status_json(age: float, actions=(), ok=True, api_errors=0, failed=None):
     from datetime import datetime, timezone
 
     last = datetime.fromtimestamp(NOW - age, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return json.dumps({"lastCheck": last, "ok": ok, "error": None if ok else "HTTP 503", "problems": [],
-                       "actions": list(actions), "apiErrors": api_errors})
+                       "actions": list(actions), "apiErrors": api_errors, "failedRestarts": failed or {}})
 
 
 RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller",
@@ -119,8 +119,9 @@ LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/
 @pytest.mark.parametrize("status,expected", [
     (None, FAIL), (status_json(20), OK), (status_json(20, [RESTART]), OK), (status_json(3600), FAIL),
     (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN),
+    (status_json(20, failed={"workflow-controller": {"attempts": 2, "error": "HTTP 403"}}), WARN),
     ("{not json", WARN), ('{"ok": true}', WARN), ('["a list"]', WARN)],
-    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "not JSON",
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused", "not JSON",
          "no lastCheck", "not a record"])
 def test_watchdog_check(status, expected):
     check = watchdog_check(status, NOW)

@@ -8,22 +8,20 @@ import time
 
 import pytest
 
-from tests.support.http import Reply
-from tests.support.kube import NS, server_tls, watched_pod
+from tests.support.kube import server_tls
+from tests.support.kube_api import NS, StandIn, make_pod
 from watchdog.kube import ApiError, KubeApi, probe_healthz
 
 
 @pytest.fixture
-def api_server(serve, certificate):
-    """A 127.0.0.1 HTTPS stand-in (tests.support.http) listing one pod; returns its port and the (path, Authorization)
-    of every request."""
-    seen = []
-
-    def handle(request):
-        seen.append((request.path, request.headers.get("Authorization")))
-        return Reply(200, {"kind": "PodList", "items": [{"metadata": {"name": "p"}}]})
-
-    return serve(handle, server_tls(certificate)).port, seen
+def api_server(certificate):
+    """The shared stand-in API server (tests/support/kube_api.py) over HTTPS with the test certificate."""
+    standin = StandIn()
+    standin.pods = [{"metadata": {"name": "p"}}]
+    server = standin.serve(server_tls(certificate))
+    yield server.server_address[1], standin
+    server.shutdown()
+    server.server_close()
 
 
 def service_account(tmp_path, ca_pem: str, token: str):
@@ -35,7 +33,7 @@ def service_account(tmp_path, ca_pem: str, token: str):
 
 
 def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_server, certificate, tmp_path, monkeypatch):
-    port, seen = api_server
+    port, standin = api_server
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "token-1")
@@ -43,23 +41,22 @@ def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_serve
     assert api.list_pods("kubeflow") == [{"metadata": {"name": "p"}}]
     (account / "token").write_text("token-2")            # the kubelet rotates bound tokens
     api.list_pods("kubeflow")
-    assert seen == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
-                    ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
+    assert standin.authorizations == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
+                                      ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
 
 
 def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, monkeypatch, certificate):
-    port, seen = api_server
+    port, standin = api_server
     other = tmp_path / "other"
     other.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
-                    "-keyout", str(other / "key.pem"), "-out", str(other / "cert.pem")],
-                   check=True, capture_output=True)
+                    "-keyout", str(other / "key.pem"), "-out", str(other / "cert.pem")], check=True, capture_output=True)
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
     api = KubeApi.in_cluster(service_account(tmp_path, (other / "cert.pem").read_text(), "secret-token"))
     with pytest.raises(ApiError, match="CERTIFICATE_VERIFY_FAILED"):
         api.list_pods("kubeflow")
-    assert seen == []                                     # the token never left the client
+    assert standin.authorizations == []                   # the token never left the client
 
 
 def test_healthz_probe_is_false_when_nothing_answers():
@@ -71,11 +68,10 @@ def test_healthz_probe_is_false_when_nothing_answers():
     assert probe_healthz("127.0.0.1", port, timeout=0.5) is False
 
 
-def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_controller(watchdog_api_tls, certificate,
-                                                                                    tmp_path):
+def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_controller(certificate, tmp_path):
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
-    (`watchdog_api_tls`, tests/support/kube.py) imitates a crash-looping controller in long back-off."""
+    (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
     from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
@@ -85,17 +81,16 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     for name, text in objects["ConfigMap/kfp-watchdog-source"]["data"].items():
         (source / name).write_text(text)
 
-    cluster = watchdog_api_tls
-    cluster.pods = [watched_pod("workflow-controller", "old", crash=True)]
+    cluster = StandIn()
+    cluster.pods = [make_pod("workflow-controller", "old", crash=True)]
+    server = cluster.serve(server_tls(certificate))
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "pod-token")
     heartbeat = tmp_path / "heartbeat"
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(WATCHDOG_NAMESPACE=NS, PYTHONPATH=str(source.parent), WATCHDOG_HEARTBEAT=str(heartbeat),
                WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_INTERVAL_SECONDS="0.05",
-               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(cluster.server.port))
-    def python(argv):   # argv[0] is the image's `python`
-        return [sys.executable, "-S", *argv[1:]]
-
+               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.server_address[1]))
+    python = lambda argv: [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
     # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
     process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
@@ -107,13 +102,15 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
+        server.shutdown()
+        server.server_close()
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output
-    where = python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"])
-    assert f"{source}/loop.py" in subprocess.run(where, env=env, cwd=tmp_path, capture_output=True, text=True).stdout
+    assert f"{source}/loop.py" in subprocess.run(python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"]),
+                                                 env=env, cwd=tmp_path, capture_output=True, text=True).stdout
     liveness = [str(heartbeat) if arg == HEARTBEAT else arg for arg in container["livenessProbe"]["exec"]["command"]]
-    assert subprocess.run(python(liveness), env=env, cwd=tmp_path).returncode == 0   # the loop kept its heartbeat fresh
+    assert subprocess.run(python(liveness), env=env, cwd=tmp_path).returncode == 0     # the loop kept its heartbeat fresh
 
 
 def restart_recorded(cluster) -> bool:

@@ -85,11 +85,17 @@ def test_liveness_probe_fails_on_a_stale_heartbeat(objects, tmp_path):
                                "runpy.run_module('watchdog.alive', run_name='__main__')"]
                               ).returncode
 
-    assert probe() == 1                       # never touched
-    heartbeat.touch()
+    assert probe() == 1                       # never written
+    heartbeat.touch()                         # an older loop's heartbeat: judged by its modification time
     assert probe() == 0
     stale = time.time() - 120
     os.utime(heartbeat, (stale, stale))
+    assert probe() == 1
+    heartbeat.write_text(repr(time.monotonic()))   # the loop's own: monotonic, so a stepped node clock is no matter
+    os.utime(heartbeat, (stale - 7200, stale - 7200))
+    assert probe() == 0
+    heartbeat.write_text(repr(time.monotonic() - 120))
+    os.utime(heartbeat, None)
     assert probe() == 1
 
 

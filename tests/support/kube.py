@@ -3,12 +3,8 @@ the two API servers the tests stand in for (there is no cluster on this machine)
 the one `python -m infra.readiness` polls. Both are served by `tests.support.http`."""
 from __future__ import annotations
 
-import copy
-import re
 import ssl
 import subprocess
-import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -57,14 +53,6 @@ def pod(deployment: str = "workflow-controller", suffix: str = "x1", *, template
     return {**meta, "metadata": metadata, "spec": {"containers": [{"name": "main", "image": "img"}]}, "status": status}
 
 
-def watched_pod(deployment: str, suffix: str, *, crash: bool = False, ready: bool = True) -> dict:
-    """A pod of the watchdog's stand-in API, at 127.0.0.1 so its /healthz is the stand-in's; `crash` = in
-    CrashLoopBackOff after many restarts (the kubelet's long back-off)."""
-    broken = {"waiting": "CrashLoopBackOff", "restarts": 7, "last": {"reason": "Error", "exitCode": 1}} if crash else {}
-    return pod(deployment, suffix, template="abc12", uid=f"uid-{deployment}-{suffix}", pod_ip="127.0.0.1",
-               ready=ready and not crash, ready_since="2026-01-01T00:00:00Z", **broken)
-
-
 def self_signed_certificate(folder: Path) -> Path:
     """cert.pem and key.pem for 127.0.0.1 (CN kubernetes), made by openssl; returns the folder."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=kubernetes",
@@ -77,66 +65,6 @@ def server_tls(certificate: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
     return context
-
-
-class WatchdogApi:
-    """The API server's pods/deployments/events/configmaps endpoints the watchdog calls, plus a Deployment controller
-    that replaces a Deployment's pods when its template is annotated (what `kubectl rollout restart` triggers), plus
-    the controller's /healthz. `faults` are served, one per request to `fault_path`, before normal answers: "5xx" or
-    "timeout"."""
-
-    def __init__(self, status_configmap: str):
-        self.pods: list[dict] = []
-        self.deployments = {"workflow-controller", "ml-pipeline"}
-        self.configmaps = {status_configmap: {"data": {}}}
-        self.events: list[dict] = []
-        self.requests: list[tuple[str, str]] = []
-        self.faults: list[str] = []
-        self.fault_path = f"/api/v1/namespaces/{NS}/pods"
-        self.healthz_ok = True
-        self.restart_yields_broken_pod = False
-        self.restarts = 0
-        self.lock = threading.Lock()
-
-    def restart(self, deployment: str) -> None:
-        self.restarts += 1
-        self.pods = [p for p in self.pods if not p["metadata"]["name"].startswith(deployment + "-")]
-        self.pods.append(watched_pod(deployment, f"r{self.restarts}", crash=self.restart_yields_broken_pod))
-        self.healthz_ok = True
-
-    def __call__(self, request: Request) -> Reply:
-        code, payload = self.answer(request.method, request.path, request.json())
-        return Reply(code, payload)
-
-    def answer(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
-        if path == "/healthz":
-            return (200, {}) if self.healthz_ok else (500, {"error": "workflows not reconciled"})
-        with self.lock:
-            self.requests.append((method, path))
-            fault = self.faults.pop(0) if self.faults and path == self.fault_path else None
-        if fault == "timeout":
-            time.sleep(0.5)
-        if fault:
-            return 503, {"kind": "Status", "message": "etcdserver: leader changed"}
-        with self.lock:
-            if (method, path) == ("GET", f"/api/v1/namespaces/{NS}/pods"):
-                return 200, {"items": copy.deepcopy(self.pods)}
-            if (method, path) == ("POST", f"/api/v1/namespaces/{NS}/events"):
-                self.events.append(body)
-                return 201, body
-            if m := re.fullmatch(rf"/apis/apps/v1/namespaces/{NS}/deployments/([\w-]+)", path):
-                if method != "PATCH" or m[1] not in self.deployments:
-                    return 404, {}
-                if "kubectl.kubernetes.io/restartedAt" in body["spec"]["template"]["metadata"]["annotations"]:
-                    self.restart(m[1])
-                return 200, {"kind": "Deployment", "metadata": {"name": m[1], "uid": f"uid-{m[1]}"}}
-            if m := re.fullmatch(rf"/api/v1/namespaces/{NS}/configmaps/([\w-]+)", path):
-                if m[1] not in self.configmaps:
-                    return 404, {}
-                if method == "PATCH":
-                    self.configmaps[m[1]]["data"].update(body["data"])
-                return 200, self.configmaps[m[1]]
-        return 404, {}
 
 
 class ReadinessApi:
