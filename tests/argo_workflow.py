@@ -12,6 +12,8 @@
 - `run_v2`: `GET /apis/v2beta1/runs/ID`, whose `task_details` are the same nodes with neither pod name, parent nor
   error; their children are listed as `child_tasks[].pod_name` holding node ids (apiserver/server/api_converter.go).
 """
+import base64
+import gzip
 import json
 
 WORKFLOW_NAME = "wine-tuning-x7k2p"
@@ -74,11 +76,18 @@ class ArgoWorkflow:
             items.append(self.dag(iteration, "iteration-item", f"comp-{task}", phase))
         return items
 
-    def manifest(self):
+    def manifest(self, compressed=False):
+        """The Workflow object; `compressed`: its nodes moved to `status.compressedNodes` as Argo's controller does
+        past its size limit (workflow/packer/packer.go: the nodes' JSON gzipped then base64, `nodes` left out)."""
+        status = {"phase": self.nodes[self.root]["phase"]}
+        if compressed:
+            status["compressedNodes"] = base64.b64encode(gzip.compress(json.dumps(self.nodes).encode())).decode()
+        else:
+            status["nodes"] = self.nodes
         return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
                 "metadata": {"name": self.name, "namespace": "kubeflow", "creationTimestamp": CREATED,
                              "labels": {"pipeline/runid": "r"}},
-                "status": {"phase": self.nodes[self.root]["phase"], "nodes": self.nodes}}
+                "status": status}
 
 
 def _worst(phases):
