@@ -40,9 +40,10 @@ TRAIN_1 = "root › for-loop-1 › iteration-iterations(1:1) › iteration-item 
 TRAIN_0 = "root › for-loop-1 › iteration-iterations(0:0) › iteration-item › train-candidate › executor"
 
 
-def snapshot(state, workflow=None):
-    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far."""
-    manifest = workflow.manifest() if workflow else {}
+def snapshot(state, workflow=None, compressed=False):
+    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far
+    (`compressed`: with its nodes in `status.compressedNodes`, as Argo stores a workflow past its size limit)."""
+    manifest = workflow.manifest(compressed) if workflow else {}
     return {"v2": run_v2(RUN_ID, state, manifest), "v1": run_detail_v1(RUN_ID, manifest) if workflow else
             {"run": {"id": RUN_ID}, "pipeline_runtime": {}}}
 
@@ -50,8 +51,9 @@ def snapshot(state, workflow=None):
 class KfpStandIn:
     """A real HTTP server; `runs` are the successive answers to GET /runs/{id} (the last one repeats)."""
 
-    def __init__(self, runs, logs=None, objects=None, create_status=200):
+    def __init__(self, runs, logs=None, objects=None, create_status=200, api_ready=True):
         self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
+        self.api_ready = api_ready
         self.created, self.experiments, self.polls, self.log_queries = [], [], 0, []
         stand_in = self
 
@@ -88,7 +90,9 @@ class KfpStandIn:
         url = urlparse(handler.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path == "/apis/v2beta1/healthz":
-            return self.reply(handler, 200, {"multi_user": False})
+            # The UI server answers itself, 200 even with the API server down (frontend/server/handlers/healthz.ts)
+            return self.reply(handler, 200, {"apiServerReady": self.api_ready, "multi_user": False,
+                                             "frontendTagName": "2.17.0"})
         if url.path == "/apis/v2beta1/experiments":   # kfp.Client looks an experiment up by a display_name filter
             wanted = {p["key"]: p["stringValue"] for p in json.loads(query.get("filter") or "{}").get("predicates", [])}
             found = [e for e in self.experiments if all(e.get(k) == v for k, v in wanted.items())]
@@ -143,6 +147,12 @@ class KfpStandIn:
         return self.reply(handler, 404, {"code": 5, "message": "not found"})
 
 
+@pytest.fixture(params=[False, True], ids=["nodes", "compressedNodes"])
+def packed(request):
+    """Run each test using it on both shapes of a workflow's node status: plain and compressed."""
+    return request.param
+
+
 @pytest.fixture
 def stand_in_for(monkeypatch):
     """Start a stand-in and point the stack's outputs (MinIO included) at it."""
@@ -167,9 +177,9 @@ SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/0b7e4c1d-5f7a-4
 SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_accuracy": 0.956, "test_f1_macro": 0.95}
 
 
-def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys):
-    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))),
-                           snapshot("SUCCEEDED", wine_workflow())],
+def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed),
+                           snapshot("SUCCEEDED", wine_workflow(), packed)],
                           objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
                                    "v2/artifacts/wine-tuning/other-run/evaluate-model/1f0c/summary": b"{}"})
     summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
@@ -192,10 +202,10 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert server.experiments == [{"experiment_id": "exp-1", "display_name": "tuning"}]
 
 
-def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
+def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys, packed):
     log = "\n".join(f"line {i}" for i in range(100)) + "\nValueError: n_neighbors=500 > n_samples=106\n"
-    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))
-    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))), failed],
+    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)
+    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed), failed],
                           logs={TRAIN_1_POD: log})
     with pytest.raises(UserError) as caught:
         cli.run_wine(neighbors="3,7")   # valid: the failure is the stand-in's workflow
@@ -254,8 +264,8 @@ def test_an_api_refusal_quotes_the_server(stand_in_for):
         cli.run_wine()
 
 
-def test_status_prints_the_task_tree(stand_in_for, capsys):
-    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))])
+def test_status_prints_the_task_tree(stand_in_for, capsys, packed):
+    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)])
     cli.status(RUN_ID)
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -272,8 +282,8 @@ def test_status_of_an_unknown_run(stand_in_for):
         cli.status("nope")
 
 
-def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
-    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+def test_logs_of_one_task_and_of_all(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow(), packed)],
                  logs={LOAD_POD: "loaded 178 rows\n", TRAIN_0_POD: "fitted k=3\n"})
     cli.logs(RUN_ID, task="load-data")
     out = capsys.readouterr().out
@@ -300,6 +310,15 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
         cli.run_wine()
     assert "answers" in caught.value.problem and "HTTP 404" in caught.value.problem
     assert "inv doctor" in caught.value.fix
+
+
+def test_an_api_server_that_is_down_behind_the_ui_is_reported_down(stand_in_for):
+    """The UI server still answers healthz with 200; its apiServerReady says the API is down."""
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())], api_ready=False)
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert "the KFP API server behind the UI is not ready" in caught.value.problem
+    assert "inv doctor" in caught.value.fix and not server.created
 
 
 def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):

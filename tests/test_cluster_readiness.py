@@ -92,7 +92,7 @@ class StandIn:
     """A Kubernetes API (Deployments, Pods, service proxy) and KFP's healthz, from mutable state."""
 
     def __init__(self):
-        self.deployments, self.pods, self.kfp_status = [], [], 503
+        self.deployments, self.pods, self.kfp_status, self.api_ready = [], [], 503, True
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,7 +108,8 @@ class StandIn:
                     self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": stand_in.pods})
                 elif path in ("/apis/v2beta1/healthz",
                               "/api/v1/namespaces/kubeflow/services/ml-pipeline-ui:80/proxy/apis/v2beta1/healthz"):
-                    self._json(stand_in.kfp_status, {"commit_sha": "stand-in"})
+                    # as the UI server answers (frontend/server/handlers/healthz.ts)
+                    self._json(stand_in.kfp_status, {"apiServerReady": stand_in.api_ready})
                 else:
                     self._json(404, {})
 
@@ -142,6 +143,14 @@ def stand_in(monkeypatch):
 def test_loop_returns_when_kfp_answers(stand_in):
     stand_in.deployments, stand_in.pods, stand_in.kfp_status = [deployment("ml-pipeline", 1)], [pod("p")], 200
     assert readiness_main.main(["--endpoint", stand_in.url, "--interval", "0.05", "--timeout", "5"]) == 0
+
+
+@pytest.mark.parametrize("service_proxy", [False, True])
+def test_loop_waits_while_the_ui_answers_but_the_api_server_is_down(stand_in, service_proxy):
+    stand_in.deployments, stand_in.kfp_status, stand_in.api_ready = [deployment("ml-pipeline", 1)], 200, False
+    endpoint = "http://127.0.0.1:9" if service_proxy else stand_in.url
+    args = ["--endpoint", endpoint, "--interval", "0.05", "--timeout", "0.3"] + (["--service-proxy"] * service_proxy)
+    assert readiness_main.main(args) == 1
 
 
 def test_loop_fails_naming_the_stuck_pod(stand_in, monkeypatch, capsys):

@@ -131,13 +131,22 @@ def test_watchdog_check(status, expected):
     assert expected == OK or "kubectl" in check.fix
 
 
+API_READY = {"value": True}
+
+
 @pytest.fixture
 def endpoints_server():
+    """MinIO answers 503; KFP's healthz answers 200 as the UI server does, its body saying whether the API server
+    behind it is ready (frontend/server/handlers/healthz.ts)."""
+    API_READY["value"] = True
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            body = json.dumps({"apiServerReady": API_READY["value"]}).encode() if "healthz" in self.path else b""
             self.send_response(503 if self.path.startswith("/minio") else 200)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args):
             pass
@@ -156,6 +165,15 @@ def test_endpoint_checks_against_a_real_server(endpoints_server):
     checks = {c.name: c for c in endpoint_checks(outputs)}
     assert checks["endpoint KFP API"].status == OK and checks["endpoint registry"].status == OK
     assert checks["endpoint MinIO"].status == FAIL and "HTTP 503" in checks["endpoint MinIO"].detail
+
+
+def test_kfp_api_down_behind_a_healthy_ui_server_fails_the_check(endpoints_server):
+    base = f"127.0.0.1:{endpoints_server}"
+    API_READY["value"] = False
+    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
+               "cluster": {"engine": "kind"}}
+    check = {c.name: c for c in endpoint_checks(outputs)}["endpoint KFP API"]
+    assert check.status == FAIL and "apiServerReady: false" in check.detail
 
 
 def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters():
