@@ -136,7 +136,8 @@ def tasks_of(run: dict) -> list[TaskState]:
         tasks.append(TaskState(
             task_id=node["id"], path=path(node), name=names[node["id"]], state=state,
             parent_id=node.get("boundaryID") or None,
-            pod_name=pod_name(workflow, node) if node.get("type") == "Pod" else None,
+            # a skipped Pod node (e.g. an executor on a cache hit) never had a pod
+            pod_name=pod_name(workflow, node) if node.get("type") == "Pod" and state != "SKIPPED" else None,
             error=(node.get("message") or None) if state == "FAILED" else None, created_on=created_on))
     return sorted(tasks, key=lambda t: t.label)
 

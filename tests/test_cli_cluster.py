@@ -27,6 +27,7 @@ from laptop.errors import UserError
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
 from tests.argo_workflow import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
+from tests.support.backend import cache_hits
 
 FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
 RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
@@ -243,6 +244,46 @@ def test_quickstart_on_the_cluster_passes_only_the_given_arguments_and_prints_th
     assert server.created[0]["runtime_config"]["parameters"] == {"a": 4, "b": 5}
     out = capsys.readouterr().out
     assert "sum: 19" in out and f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in out
+
+
+def _quickstart_logs(workflow, first, last):
+    manifest = workflow.manifest()
+    return {pod_name(manifest, pod): f"sum: {total}\n" for pod, total in ((first, 9), (last, 19))
+            if pod["phase"] != "Skipped"}
+
+
+def test_quickstart_sum_comes_back_when_the_same_run_is_repeated(stand_in_for, capsys):
+    """A repeated identical run is what KFP's cache would serve without running the executors (no pod, no log):
+    the stand-in decides cache hits from the submitted IR as the backend's driver does, and the sum still prints."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    body = server.created[0]
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], server.created)
+    assert hits == set()
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    assert capsys.readouterr().out.count("sum: 19") == 2
+
+
+def test_the_cache_model_has_teeth(stand_in_for, capsys):
+    """With caching on (as KFP compiles tasks by default), the repeated run is a cache hit: no pod ran add-2,
+    so its log holds no sum. This is what the quickstart's caching setting prevents."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    cli.run_quickstart(a="4", b="5", target="cluster")
+    queried = len(server.log_queries)
+    body = server.created[0]
+    for task in body["pipeline_spec"]["root"]["dag"]["tasks"].values():
+        task["cachingOptions"] = {"enableCache": True}
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], [body])
+    assert hits == {"add", "add-2"}
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") is None
+    assert "the sum could not be read from the add-2 task's log" in capsys.readouterr().out
+    assert len(server.log_queries) == queried     # a skipped executor has no pod whose log could be asked for
 
 
 def test_quickstart_sum_missing_from_the_log_is_not_an_error(stand_in_for, capsys):
