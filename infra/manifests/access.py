@@ -58,7 +58,8 @@ def mysql_clients(objects: list[dict]) -> list[dict]:
 
 
 def _selector(workload: dict) -> dict:
-    return dict(workload["spec"].get("selector", {}).get("matchLabels") or workload["spec"]["template"]["metadata"]["labels"])
+    spec = workload["spec"]
+    return dict(spec.get("selector", {}).get("matchLabels") or spec["template"]["metadata"]["labels"])
 
 
 def network_policies(objects: list[dict]) -> None:

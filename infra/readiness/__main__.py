@@ -19,6 +19,7 @@ from infra import topology
 from infra.readiness.assess import Tracker, assess
 from infra.readiness.healthz import PATH as HEALTHZ
 from infra.readiness.healthz import healthz_problem
+
 UI_SERVICE = "ml-pipeline-ui:80"
 
 

@@ -48,11 +48,11 @@ def render_release(version: str, kfp_git: Path, argo_git: Path, out: Path) -> Pa
         for kustomization in (root / "kfp").rglob("kustomization.yaml"):
             text = kustomization.read_text()
 
-            def local(match: re.Match) -> str:
+            def local(match: re.Match, here: Path = kustomization.parent) -> str:
                 argo = root / f"argo-{match['ref']}"
                 if not argo.exists():
                     _export(argo_git, match["ref"], "manifests", argo)
-                return os.path.relpath(argo / match["path"], kustomization.parent)   # kustomize: no absolute roots
+                return os.path.relpath(argo / match["path"], here)   # kustomize refuses absolute roots
 
             rewritten = ARGO_REF.sub(local, text)
             if rewritten != text:
