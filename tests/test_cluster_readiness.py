@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import threading
-from urllib.parse import unquote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config import PROJECT_ROOT
 from infra.readiness import __main__ as readiness_main
@@ -192,3 +194,24 @@ def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_enviro
     assert result.returncode == 0, result.stderr
     assert "KFP answers" in result.stderr
     assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))
+
+
+@given(st.binary(max_size=64) | st.dictionaries(st.sampled_from(["apiServerReady", "commit_sha", "multi_user"]),
+                                                st.none() | st.booleans() | st.text(max_size=3)).map(
+                                                    lambda d: json.dumps(d).encode()))
+def test_healthz_counts_as_ready_only_when_the_api_server_says_so(body):
+    """Any answer body: never an exception; ready only with apiServerReady true (the UI server's answer) or, without
+    that field, the API server's own answer (commit_sha)."""
+    from infra.readiness.healthz import healthz_problem
+
+    problem = healthz_problem(body)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        assert problem
+    elif "apiServerReady" in answer:
+        assert (problem is None) == (answer["apiServerReady"] is True)
+    else:
+        assert (problem is None) == ("commit_sha" in answer)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.manifests.images import NATIVE, NEEDS_EMULATION, plan_images
 from infra.manifests.patch import PatchSettings, patch_upstream
-from infra.manifests.releases import ARM64_EXCLUDED, MULTI_ARCH_FROM, manifests_version, release
+from infra.manifests.releases import ARM64_EXCLUDED, MULTI_ARCH_FROM, manifests_version, release, require_version
 from infra.manifests.source import load_upstream, read_folder
 from infra.render import print_image_plan, render_to
 from laptop.errors import UserError
@@ -55,17 +55,30 @@ def test_image_plan_shows_the_metadata_writer_pulled_by_digest(kfp_fixture, caps
     assert "pulled by its amd64 manifest's digest" in out
 
 
-@settings(max_examples=30, deadline=None)
+@pytest.fixture(scope="module")
+def objects_2_17(kfp_fixture) -> list[dict]:
+    upstream = read_folder(kfp_fixture)
+    return upstream.cluster_scoped + upstream.platform
+
+
 @given(st.tuples(st.integers(0, 3), st.integers(0, 30), st.integers(0, 9)).map(lambda v: ".".join(map(str, v))))
-def test_a_kfp_version_the_manifests_do_not_hold_is_refused_with_one_message(kfp_fixture, version):
+def test_a_kfp_version_the_manifests_do_not_hold_is_refused_with_one_message(objects_2_17, version):
     if version == "2.17.0":
+        require_version(objects_2_17, version, "FOLDER")
         return
-    for call in (lambda: load_upstream(version, kfp_manifests=kfp_fixture),
-                 lambda: print_image_plan(arch="amd64", kfp_manifests=str(kfp_fixture), kfp_version=version)):
+    with pytest.raises(UserError) as err:
+        require_version(objects_2_17, version, "FOLDER")
+    assert err.value.problem == f"FOLDER holds KFP 2.17.0, but kfpVersion is {version}"
+    assert "kfp-laptop:kfpVersion 2.17.0" in err.value.fix and "--kfp-version 2.17.0" in err.value.fix
+
+
+def test_every_command_reading_manifests_checks_their_release(kfp_fixture):
+    """`pulumi up` (load_upstream), `inv image-plan` and `inv render` (below) never state a version they don't hold."""
+    for call in (lambda: load_upstream("2.16.1", kfp_manifests=kfp_fixture),
+                 lambda: print_image_plan(arch="amd64", kfp_manifests=str(kfp_fixture), kfp_version="2.16.1")):
         with pytest.raises(UserError) as err:
             call()
-        assert err.value.problem == f"{kfp_fixture} holds KFP 2.17.0, but kfpVersion is {version}"
-        assert "kfp-laptop:kfpVersion 2.17.0" in err.value.fix
+        assert err.value.problem == f"{kfp_fixture} holds KFP 2.17.0, but kfpVersion is 2.16.1"
 
 
 def test_render_refuses_a_mismatch_before_writing_anything(kfp_fixture, tmp_path):
