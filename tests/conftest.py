@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.backend import backend_faithful  # noqa: F401  (shared fixture: kfp.local with backend hand-over)
+
 ROOT = Path(__file__).resolve().parent.parent
 KFP_FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", ROOT.parent / "shared" / "fixtures" / "kfp-2.17.0"))
 

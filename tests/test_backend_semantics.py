@@ -147,3 +147,13 @@ def test_quickstart_arguments_take_only_ascii_integers(text):
         assert err.problem.startswith(("-a must be an integer in ASCII digits", "-a is", "a + b"))
         return
     assert text.strip(" ").lstrip("+-").isascii() and values["a"] == int(text)
+
+
+def test_a_local_quickstart_with_large_exact_sums_runs_under_the_backend_hand_over(backend_faithful, tmp_path,
+                                                                                   monkeypatch):
+    """The shared fixture in use: kfp.local passing every number as the backend's float64 would."""
+    from pipelines.local_run import run_quickstart_locally
+
+    monkeypatch.chdir(tmp_path)
+    arguments = quickstart_arguments(a=str(2**52), b=str(2**51))
+    assert run_quickstart_locally(arguments, pipeline_root=tmp_path / "runs") == 2**52 + 2**51 + quickstart.DEFAULT_C
