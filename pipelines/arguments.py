@@ -91,7 +91,7 @@ def _ascii_integer(name: str, value) -> int:
         return value
     if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip(" ")):
         return int(value)
-    raise UserError(f"{_flag(name)} must be an integer in ASCII digits, got {value!r}", f"pass e.g. {_flag(name)} 3")
+    raise UserError(f"{_flag(name)} must be an integer, got {value!r}", f"pass e.g. {_flag(name)} 3")
 
 
 def quickstart_arguments(a=None, b=None, c=None) -> dict:

@@ -144,7 +144,7 @@ def test_quickstart_arguments_take_only_ascii_integers(text):
     try:
         values = quickstart_arguments(a=text)
     except UserError as err:
-        assert err.problem.startswith(("-a must be an integer in ASCII digits", "-a is", "a + b"))
+        assert err.problem.startswith(("-a must be an integer, got", "-a is", "a + b"))
         return
     assert text.strip(" ").lstrip("+-").isascii() and values["a"] == int(text)
 
