@@ -34,7 +34,11 @@ def renders_root() -> Path:
 
 
 def _export(git_dir: Path, ref: str, subtree: str, into: Path) -> None:
-    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "--format=tar", ref, subtree],
+    """`subtree`'s folders at `ref` (its loose top-level files, e.g. Argo's big quick-start YAMLs, are not needed
+    and may be absent from a partial mirror)."""
+    folders = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-d", "--name-only", ref, f"{subtree}/"],
+                             capture_output=True, check=True, text=True).stdout.split()
+    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "--format=tar", ref, *folders],
                              capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
