@@ -30,7 +30,8 @@ PIPELINE_RUNNER = "pipeline-runner"
 POD_MAKERS = {"pods": ("get", "list", "watch", "patch"), "deployments": ("get", "list", "watch"),
               "replicasets": ("get", "list", "watch"), "statefulsets": ("get", "list", "watch"),
               "daemonsets": ("get", "list", "watch"), "jobs": ("get", "list", "watch"),
-              "cronjobs": ("get", "list", "watch"), "*": ("get", "list", "watch")}
+              "cronjobs": ("get", "list", "watch"), "seldondeployments": ("get", "list", "watch"),
+              "*": ("get", "list", "watch")}
 INTO_OTHER_PODS = ("pods/exec", "pods/attach", "pods/portforward")
 # Pod Security admission level that refuses hostNetwork pods (whose traffic counts as the node's, which every
 # NetworkPolicy admits); 2.16.1 and later set it upstream, 2.14.x and 2.15.0 do not.
