@@ -118,7 +118,7 @@ def test_an_optional_input_has_its_default_in_the_ir_for_the_backend_to_fill():
     assert spec.is_optional and spec.default_value.number_value == quickstart.DEFAULT_C
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(a=st.integers(-2**60, 2**60), b=st.integers(-2**60, 2**60), c=st.none() | st.integers(-2**60, 2**60),
        spelled=st.booleans())
 def test_quickstart_sums_are_exact_for_every_integer_it_accepts(a, b, c, spelled):
