@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from infra.readiness.healthz import PATH as HEALTHZ
+from infra.readiness.healthz import healthz_problem
 from infra.topology import NAMESPACE
 from laptop.checks import FAIL, OK, WARN, Check
 from watchdog.diagnose import diagnose_pod, owner_deployment
@@ -99,7 +101,7 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
 def endpoints(outputs: dict[str, Any]) -> dict[str, str]:
     """The health URL of every endpoint the stack publishes on the host."""
     return {
-        "KFP API": f"{outputs['kfp_endpoint']}/apis/v2beta1/healthz",
+        "KFP API": f"{outputs['kfp_endpoint']}/{HEALTHZ}",
         "MinIO": f"{outputs['minio_endpoint']}/minio/health/live",
         "registry": f"http://{outputs['registry']}/v2/",
     }
@@ -107,27 +109,31 @@ def endpoints(outputs: dict[str, Any]) -> dict[str, str]:
 
 def endpoint_checks(outputs: dict[str, Any], get: Callable[[str], str | None] = None) -> list[Check]:
     """Each endpoint answering; the fix depends on how the ports reach the host (NodePort vs port-forward)."""
-    get = get or http_problem
     engine = outputs.get("cluster", {}).get("engine")
     fix = ("`inv port-forward` (engine existing publishes nothing by itself)" if engine == "existing"
            else f"`kubectl -n {NAMESPACE} get pods` for what is down; `inv up` re-creates what is missing")
     checks = []
     for name, url in endpoints(outputs).items():
-        problem = get(url)
+        problem = (get or (kfp_api_problem if name == "KFP API" else http_problem))(url)
         checks.append(Check(f"endpoint {name}", FAIL if problem else OK, f"{url}: {problem or 'answers'}",
                             fix if problem else ""))
     return checks
 
 
-def http_problem(url: str, timeout: float = 5) -> str | None:
-    """None when the URL answers 2xx/3xx, else what went wrong."""
+def http_problem(url: str, timeout: float = 5, judge: Callable[[bytes], str | None] = lambda body: None) -> str | None:
+    """None when the URL answers 2xx/3xx (and `judge` finds nothing wrong with the body), else what went wrong."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return None
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return judge(response.read())
     except urllib.error.HTTPError as err:
         return f"HTTP {err.code}"
     except (urllib.error.URLError, OSError) as err:
         return f"no answer ({getattr(err, 'reason', err)})"
+
+
+def kfp_api_problem(url: str) -> str | None:
+    """The KFP API's healthz through the UI server: a 200 counts only if it says the API server is ready."""
+    return http_problem(url, judge=healthz_problem)
 
 
 def read_cluster(kubeconfig: str, context: str | None) -> ClusterView:

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlparse
 
 from rich.console import Console
 
+from infra.readiness.healthz import healthz_problem
 from infra.topology import NAMESPACE
 from kfp_laptop.errors import UserError
 from pipelines.endpoints import Endpoints
@@ -26,17 +27,20 @@ DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the clust
 
 
 def check_reachable(endpoints: Endpoints, timeout: float = 5.0) -> None:
-    """UserError naming the URL when the KFP API does not answer (instead of kfp.Client's 25 s of retries)."""
+    """UserError naming the URL when the KFP API does not answer, or answers that its API server is down (instead of
+    kfp.Client's 25 s of retries)."""
     url = f"{endpoints.kfp}/apis/v2beta1/healthz"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            response.read()
+            problem = healthz_problem(response.read())
     except urllib.error.HTTPError as err:
         raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url} with HTTP {err.code}",
                         DOCTOR_FIX) from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise UserError(f"the KFP endpoint {endpoints.kfp} does not answer ({reason})", DOCTOR_FIX) from None
+    if problem:
+        raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url}, but {problem}", DOCTOR_FIX)
 
 
 def connect(endpoints: Endpoints):

@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
+from tests.support.backend import backend_faithful  # noqa: F401  (shared fixture: kfp.local with backend hand-over)
 from tests.support.http import Handle, StandInServer
 from tests.support.kube import ReadinessApi, kubeconfig_for, self_signed_certificate
 from tests.support.kube_api import cluster  # noqa: F401  (the watchdog's stand-in API server, as a fixture)
 from tests.support.registry import RegistryApi
 from tests.support.tools import FakeTools
 from tests.support.upstream import KFP_FIXTURE, missing_reason
+
+# Property tests bound their time by what they run (timeouts in the code under test), not by hypothesis' per-example
+# deadline, which a loaded 2-core machine trips on its own.
+settings.register_profile("kfp-laptop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kfp-laptop")
 
 
 @pytest.fixture(scope="session")

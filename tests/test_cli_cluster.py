@@ -13,6 +13,7 @@ from laptop import stack as stacks
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
 from tests.support.argo import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
+from tests.support.backend import cache_hits
 from tests.support.kfp_api import RUN_ID, KfpApi
 from tests.support.outputs import FIXTURE_OUTPUTS
 
@@ -23,11 +24,18 @@ TRAIN_1 = "root › for-loop-1 › iteration-iterations(1:1) › iteration-item 
 TRAIN_0 = "root › for-loop-1 › iteration-iterations(0:0) › iteration-item › train-candidate › executor"
 
 
-def snapshot(state, workflow=None):
-    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far."""
-    manifest = workflow.manifest() if workflow else {}
+def snapshot(state, workflow=None, compressed=False):
+    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far
+    (`compressed`: with its nodes in `status.compressedNodes`, as Argo stores a workflow past its size limit)."""
+    manifest = workflow.manifest(compressed) if workflow else {}
     return {"v2": run_v2(RUN_ID, state, manifest), "v1": run_detail_v1(RUN_ID, manifest) if workflow else
             {"run": {"id": RUN_ID}, "pipeline_runtime": {}}}
+
+
+@pytest.fixture(params=[False, True], ids=["nodes", "compressedNodes"])
+def packed(request):
+    """Run each test using it on both shapes of a workflow's node status: plain and compressed."""
+    return request.param
 
 
 @pytest.fixture
@@ -53,9 +61,9 @@ SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/0b7e4c1d-5f7a-4
 SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_accuracy": 0.956, "test_f1_macro": 0.95}
 
 
-def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys):
-    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))),
-                           snapshot("SUCCEEDED", wine_workflow())],
+def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed),
+                           snapshot("SUCCEEDED", wine_workflow(), packed)],
                           objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
                                    "v2/artifacts/wine-tuning/other-run/evaluate-model/1f0c/summary": b"{}"})
     summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
@@ -78,10 +86,10 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert server.experiments == [{"experiment_id": "exp-1", "display_name": "tuning"}]
 
 
-def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
+def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys, packed):
     log = "\n".join(f"line {i}" for i in range(100)) + "\nValueError: n_neighbors=500 > n_samples=106\n"
-    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))
-    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))), failed],
+    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)
+    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed), failed],
                           logs={TRAIN_1_POD: log})
     with pytest.raises(UserError) as caught:
         cli.run_wine(neighbors="3,7")   # valid: the failure is the stand-in's workflow
@@ -121,6 +129,46 @@ def test_quickstart_on_the_cluster_passes_only_the_given_arguments_and_prints_th
     assert "sum: 19" in out and f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in out
 
 
+def _quickstart_logs(workflow, first, last):
+    manifest = workflow.manifest()
+    return {pod_name(manifest, pod): f"sum: {total}\n" for pod, total in ((first, 9), (last, 19))
+            if pod["phase"] != "Skipped"}
+
+
+def test_quickstart_sum_comes_back_when_the_same_run_is_repeated(stand_in_for, capsys):
+    """A repeated identical run is what KFP's cache would serve without running the executors (no pod, no log):
+    the stand-in decides cache hits from the submitted IR as the backend's driver does, and the sum still prints."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    body = server.created[0]
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], server.created)
+    assert hits == set()
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    assert capsys.readouterr().out.count("sum: 19") == 2
+
+
+def test_the_cache_model_has_teeth(stand_in_for, capsys):
+    """With caching on (as KFP compiles tasks by default), the repeated run is a cache hit: no pod ran add-2,
+    so its log holds no sum. This is what the quickstart's caching setting prevents."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    cli.run_quickstart(a="4", b="5", target="cluster")
+    queried = len(server.log_queries)
+    body = server.created[0]
+    for task in body["pipeline_spec"]["root"]["dag"]["tasks"].values():
+        task["cachingOptions"] = {"enableCache": True}
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], [body])
+    assert hits == {"add", "add-2"}
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") is None
+    assert "the sum could not be read from the add-2 task's log" in capsys.readouterr().out
+    assert len(server.log_queries) == queried     # a skipped executor has no pod whose log could be asked for
+
+
 def test_quickstart_sum_missing_from_the_log_is_not_an_error(stand_in_for, capsys):
     workflow, _, _ = quickstart_workflow()
     stand_in_for([snapshot("SUCCEEDED", workflow)])          # the UI server finds no log for the pod
@@ -140,8 +188,8 @@ def test_an_api_refusal_quotes_the_server(stand_in_for):
         cli.run_wine()
 
 
-def test_status_prints_the_task_tree(stand_in_for, capsys):
-    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))])
+def test_status_prints_the_task_tree(stand_in_for, capsys, packed):
+    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)])
     cli.status(RUN_ID)
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -158,8 +206,8 @@ def test_status_of_an_unknown_run(stand_in_for):
         cli.status("nope")
 
 
-def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
-    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+def test_logs_of_one_task_and_of_all(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow(), packed)],
                  logs={LOAD_POD: "loaded 178 rows\n", TRAIN_0_POD: "fitted k=3\n"})
     cli.logs(RUN_ID, task="load-data")
     out = capsys.readouterr().out
@@ -186,6 +234,15 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
         cli.run_wine()
     assert "answers" in caught.value.problem and "HTTP 404" in caught.value.problem
     assert "inv doctor" in caught.value.fix
+
+
+def test_an_api_server_that_is_down_behind_the_ui_is_reported_down(stand_in_for):
+    """The UI server still answers healthz with 200; its apiServerReady says the API is down."""
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())], api_ready=False)
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert "the KFP API server behind the UI is not ready" in caught.value.problem
+    assert "inv doctor" in caught.value.fix and not server.created
 
 
 def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):

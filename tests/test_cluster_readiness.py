@@ -3,11 +3,15 @@ Kubernetes API + KFP server on 127.0.0.1 (`readiness_api`, tests/support/kube.py
 cluster on this machine)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
+import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config import PROJECT_ROOT
 from infra.readiness import __main__ as readiness_main
@@ -85,6 +89,15 @@ def test_loop_returns_when_kfp_answers(readiness_api):
     assert readiness_main.main(["--endpoint", readiness_api.server.url, "--interval", "0.05", "--timeout", "5"]) == 0
 
 
+@pytest.mark.parametrize("service_proxy", [False, True])
+def test_loop_waits_while_the_ui_answers_but_the_api_server_is_down(readiness_api, service_proxy):
+    readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 1)], 200
+    readiness_api.api_ready = False
+    endpoint = "http://127.0.0.1:9" if service_proxy else readiness_api.server.url
+    args = ["--endpoint", endpoint, "--interval", "0.05", "--timeout", "0.3"] + (["--service-proxy"] * service_proxy)
+    assert readiness_main.main(args) == 1
+
+
 def test_loop_fails_naming_the_stuck_pod(readiness_api, monkeypatch, capsys):
     monkeypatch.setattr(readiness, "HOPELESS_AFTER_SECONDS", 0.1)
     readiness_api.deployments, readiness_api.pods = [deployment("minio", 0)], [pod("minio-5c", "ErrImagePull")]
@@ -124,3 +137,24 @@ def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_enviro
     assert result.returncode == 0, result.stderr
     assert "KFP answers" in result.stderr
     assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))
+
+
+@given(st.binary(max_size=64) | st.dictionaries(st.sampled_from(["apiServerReady", "commit_sha", "multi_user"]),
+                                                st.none() | st.booleans() | st.text(max_size=3)).map(
+                                                    lambda d: json.dumps(d).encode()))
+def test_healthz_counts_as_ready_only_when_the_api_server_says_so(body):
+    """Any answer body: never an exception; ready only with apiServerReady true (the UI server's answer) or, without
+    that field, the API server's own answer (commit_sha)."""
+    from infra.readiness.healthz import healthz_problem
+
+    problem = healthz_problem(body)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        assert problem
+    elif "apiServerReady" in answer:
+        assert (problem is None) == (answer["apiServerReady"] is True)
+    else:
+        assert (problem is None) == ("commit_sha" in answer)

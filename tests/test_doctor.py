@@ -131,19 +131,42 @@ def test_watchdog_check(status, expected):
     assert expected == OK or "kubectl" in check.fix
 
 
+class EndpointsApi:
+    """MinIO answers 503; KFP's healthz answers 200 as the UI server does, its body saying whether the API server
+    behind it is ready (frontend/server/handlers/healthz.ts)."""
+
+    api_ready = True
+
+    def __call__(self, request):
+        if "healthz" in request.path:
+            return Reply(200, {"apiServerReady": self.api_ready})
+        return Reply(503 if request.path.startswith("/minio") else 200)
+
+
 @pytest.fixture
-def endpoints_server(serve):
-    """KFP and the registry answer 200, MinIO 503: a real server on 127.0.0.1 (tests.support.http)."""
-    return serve(lambda request: Reply(503 if request.path.startswith("/minio") else 200)).port
+def endpoints_api(serve):
+    """A real server on 127.0.0.1 (tests.support.http) for every endpoint the stack publishes; `.port` is its port."""
+    api = EndpointsApi()
+    api.port = serve(api).port
+    return api
 
 
-def test_endpoint_checks_against_a_real_server(endpoints_server):
-    base = f"127.0.0.1:{endpoints_server}"
+def test_endpoint_checks_against_a_real_server(endpoints_api):
+    base = f"127.0.0.1:{endpoints_api.port}"
     outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
                "cluster": {"engine": "kind"}}
     checks = {c.name: c for c in endpoint_checks(outputs)}
     assert checks["endpoint KFP API"].status == OK and checks["endpoint registry"].status == OK
     assert checks["endpoint MinIO"].status == FAIL and "HTTP 503" in checks["endpoint MinIO"].detail
+
+
+def test_kfp_api_down_behind_a_healthy_ui_server_fails_the_check(endpoints_api):
+    base = f"127.0.0.1:{endpoints_api.port}"
+    endpoints_api.api_ready = False
+    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
+               "cluster": {"engine": "kind"}}
+    check = {c.name: c for c in endpoint_checks(outputs)}["endpoint KFP API"]
+    assert check.status == FAIL and "apiServerReady: false" in check.detail
 
 
 def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters():

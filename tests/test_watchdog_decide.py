@@ -94,7 +94,7 @@ def test_decide(pods, healthz, state, expected):
     decision = decide(Observation(NOW, pods, healthz), state, POLICY)
     got = kinds(decision.actions)
     assert [t for t, _ in got] == [t for t, _ in expected]
-    assert [r for (_, r), (_, e) in zip(got, expected) if e] == [e for _, e in expected if e]
+    assert [r for (_, r), (_, e) in zip(got, expected, strict=True) if e] == [e for _, e in expected if e]
     assert decision.state.api_errors == 0
 
 

@@ -19,9 +19,8 @@ def api_server(certificate):
     standin = StandIn()
     standin.pods = [{"metadata": {"name": "p"}}]
     server = standin.serve(server_tls(certificate))
-    yield server.server_address[1], standin
-    server.shutdown()
-    server.server_close()
+    yield server.port, standin
+    server.close()
 
 
 def service_account(tmp_path, ca_pem: str, token: str):
@@ -89,8 +88,11 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(WATCHDOG_NAMESPACE=NS, PYTHONPATH=str(source.parent), WATCHDOG_HEARTBEAT=str(heartbeat),
                WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_INTERVAL_SECONDS="0.05",
-               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.server_address[1]))
-    python = lambda argv: [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
+               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.port))
+
+    def python(argv):
+        return [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
+
     # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
     process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
@@ -102,8 +104,7 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
-        server.shutdown()
-        server.server_close()
+        server.close()
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output

@@ -16,6 +16,7 @@ from typing import Callable
 
 import yaml
 
+from infra.manifests.releases import require_version
 from kfp_laptop.errors import UserError
 
 CLUSTER_FILE = "cluster-scoped-resources.yaml"
@@ -123,11 +124,15 @@ def _parse_file(path: Path) -> list[dict]:
 
 def load_upstream(version: str, kfp_manifests: Path | None = None, cache: Path | None = None,
                   target: Callable[[str, str], str] = upstream_target) -> UpstreamManifests:
-    """The upstream objects of `version`: from `kfp_manifests` when given, else the cache (rendered on first use)."""
+    """The upstream objects of `version`: from `kfp_manifests` when given, else the cache (rendered on first use);
+    UserError when they are another release than `version` (`releases.require_version`)."""
     if kfp_manifests is not None:
-        return read_folder(Path(kfp_manifests))
-    folder = (cache or cache_root()) / f"kfp-{version}"
-    if not is_complete(folder):
-        shutil.rmtree(folder, ignore_errors=True)
-        render_to_cache(version, folder, target)
-    return read_folder(folder)
+        folder = Path(kfp_manifests)
+    else:
+        folder = (cache or cache_root()) / f"kfp-{version}"
+        if not is_complete(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            render_to_cache(version, folder, target)
+    upstream = read_folder(folder)
+    require_version(upstream.cluster_scoped + upstream.platform, version, str(folder))
+    return upstream

@@ -17,8 +17,9 @@ import yaml
 
 from infra import topology
 from infra.readiness.assess import Tracker, assess
+from infra.readiness.healthz import PATH as HEALTHZ
+from infra.readiness.healthz import healthz_problem
 
-HEALTHZ = "apis/v2beta1/healthz"
 UI_SERVICE = "ml-pipeline-ui:80"
 
 
@@ -32,9 +33,10 @@ def _clients():
 
 
 def _answers_directly(endpoint: str) -> bool:
+    """KFP answers and its API server is ready (the UI server alone answers 200 too: see infra.readiness.healthz)."""
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/{HEALTHZ}", timeout=5) as response:
-            return response.status == 200
+            return response.status == 200 and healthz_problem(response.read()) is None
     except (urllib.error.URLError, OSError):
         return False
 
@@ -45,9 +47,10 @@ def _answers_via_proxy(core) -> bool:
 
     path = f"/api/v1/namespaces/{topology.NAMESPACE}/services/{UI_SERVICE}/proxy/{HEALTHZ}"
     try:
-        core.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
-                                 _request_timeout=5)
-        return True
+        response = core.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
+                                            _request_timeout=5)
+        raw = response[0] if isinstance(response, tuple) else response
+        return healthz_problem(raw.data) is None
     except (ApiException, OSError):
         return False
 

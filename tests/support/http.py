@@ -50,6 +50,7 @@ class Reply:
 
 
 Handle = Callable[[Request], Reply]
+DROP = Reply(0)   # close the connection without an answer (a server that dies mid-request)
 
 
 class StandInServer:
@@ -58,8 +59,11 @@ class StandInServer:
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 reply = handle(Request(self.command, self.path, self.headers, self.rfile.read(length)))
+                if reply is DROP:
+                    self.close_connection = True
+                    return
                 data = reply.data()
-                self.send_response(reply.status)
+                self.send_response_only(reply.status)    # only the headers a stand-in gives (no implicit Date)
                 for name, value in {"Content-Type": reply.content_type, **reply.headers}.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))

@@ -25,8 +25,9 @@ class KfpApi:
     """The stack's KFP and MinIO as one handler; `runs` are the successive answers to GET /runs/{id} (the last one
     repeats)."""
 
-    def __init__(self, runs, logs=None, objects=None, create_status=200):
+    def __init__(self, runs, logs=None, objects=None, create_status=200, api_ready=True):
         self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
+        self.api_ready = api_ready
         self.created, self.experiments, self.polls, self.log_queries = [], [], 0, []
 
     def __call__(self, request: Request) -> Reply:
@@ -37,7 +38,8 @@ class KfpApi:
     def get(self, request):
         url, query = urlparse(request.path), request.query
         if url.path == "/apis/v2beta1/healthz":
-            return Reply(200, {"multi_user": False})
+            # The UI server answers itself, 200 even with the API server down (frontend/server/handlers/healthz.ts)
+            return Reply(200, {"apiServerReady": self.api_ready, "multi_user": False, "frontendTagName": "2.17.0"})
         if url.path == "/apis/v2beta1/experiments":   # kfp.Client looks an experiment up by a display_name filter
             wanted = {p["key"]: p["stringValue"] for p in json.loads(query.get("filter") or "{}").get("predicates", [])}
             found = [e for e in self.experiments if all(e.get(k) == v for k, v in wanted.items())]

@@ -75,6 +75,7 @@ class ReadinessApi:
         self.deployments: list[dict] = []
         self.pods: list[dict] = []
         self.kfp_status = 503
+        self.api_ready = True
 
     def __call__(self, request: Request) -> Reply:
         path = unquote(request.route)   # the API server routes on the decoded path
@@ -85,7 +86,8 @@ class ReadinessApi:
             return Reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods})
         if path in ("/apis/v2beta1/healthz",
                     f"/api/v1/namespaces/{NS}/services/ml-pipeline-ui:80/proxy/apis/v2beta1/healthz"):
-            return Reply(self.kfp_status, {"commit_sha": "stand-in"})
+            # as the UI server answers (frontend/server/handlers/healthz.ts)
+            return Reply(self.kfp_status, {"apiServerReady": self.api_ready})
         return Reply(404, {})
 
 

@@ -15,9 +15,10 @@ import re
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.support.http import DROP, Reply, Request, StandInServer
 
 NS = "kubeflow"
 STATUS_CONFIGMAP = "kfp-watchdog-status"
@@ -195,46 +196,19 @@ class StandIn:
                 self.restart(name)
         return 200, copy.deepcopy(updated)
 
-    def serve(self, tls=None):
-        """Serve on 127.0.0.1 (HTTPS when given an ssl.SSLContext) from a daemon thread; returns the server."""
-        standin = self
+    def serve(self, tls=None) -> StandInServer:
+        """Serve on 127.0.0.1 (HTTPS when given an ssl.SSLContext) through tests.support.http; close() stops it."""
+        return StandInServer(self.answer, tls)
 
-        class Handler(BaseHTTPRequestHandler):
-            def _reply(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                if self.path != "/healthz":
-                    standin.authorizations.append((self.path, self.headers.get("Authorization")))
-                code, payload = standin.handle(self.command, self.path, self.headers.get("Content-Type", ""), raw)
-                if payload is DROP:
-                    self.close_connection = True
-                    return
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response_only(code)
-                if standin.send_date:
-                    self.send_header("Date", formatdate(standin.clock(), usegmt=True))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout scenario)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _reply
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        if tls:
-            server.socket = tls.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return server
-
-
-DROP = object()   # close the connection without an answer
+    def answer(self, request: Request) -> Reply:
+        if request.path != "/healthz":
+            self.authorizations.append((request.path, request.headers.get("Authorization")))
+        code, payload = self.handle(request.method, request.path, request.headers.get("Content-Type", ""),
+                                    request.body)
+        if payload is DROP:
+            return DROP
+        headers = {"Date": formatdate(self.clock(), usegmt=True)} if self.send_date else {}
+        return Reply(code, payload, headers=headers)
 
 
 def status(code: int, reason: str, message: str) -> dict:
@@ -248,11 +222,9 @@ def cluster():
     """A running stand-in on 127.0.0.1, stopped when the test ends."""
     standin = StandIn()
     server = standin.serve()
-    standin.port = server.server_address[1]
-    standin.url = f"http://127.0.0.1:{standin.port}"
+    standin.port, standin.url = server.port, server.url
     yield standin
-    server.shutdown()
-    server.server_close()
+    server.close()
 
 
 class VirtualTime:
