@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
 from laptop.errors import UserError
+from laptop.extras import require
 from laptop.host import (INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
                          require_docker_running, require_tools)
 from laptop.passphrase import passphrase_env
@@ -25,7 +26,8 @@ from laptop.stack_file import own_settings
 
 
 def _auto():
-    """The automation module, imported on use: `inv --list` and the local runner never pay for it."""
+    """The automation module, imported on use: `inv --list` and the local runner never pay for it (nor install it)."""
+    require("cluster")
     import pulumi.automation as auto
 
     return auto
@@ -176,6 +178,7 @@ def _confirm(question: str, yes: bool) -> None:
 def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     """Create or select this laptop's stack, write detected defaults, then `pulumi up` with progress."""
     _require_pulumi()
+    require("infra")   # the program `pulumi up` runs in this venv
     auto = _auto()
     name = stack or default_stack_name()
     with _pulumi_step("stack select --create", name, BACKEND_FIX):
@@ -248,6 +251,7 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     from laptop.data_dir import purge_data_dir
 
     _require_pulumi()
+    require("infra")   # `pulumi destroy` loads the program too
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = _validated(_raw_config(selected, name), name)
