@@ -9,6 +9,7 @@ Each resource's dependencies (the URNs the SDK sends the engine) are recorded to
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -20,6 +21,15 @@ from infra.manifests.source import parse as parse_yaml
 
 PROJECT = "kfp-laptop"
 V2_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+
+
+def decode(text: str) -> list[dict]:
+    """The objects of a YAML text, as the provider decodes it; a stream of JSON documents (what the components send,
+    `dump_for_machines`) is read with json, which is much faster than PyYAML and gives the same objects."""
+    try:
+        return [json.loads(document) for document in text.split("---\n") if document.strip()]
+    except ValueError:
+        return parse_yaml(text)
 
 
 @dataclass
@@ -48,7 +58,7 @@ class ProgramRun:
         objs = []
         for r in self.resources:
             if r.typ == V2_GROUP:
-                objs.extend(parse_yaml(r.inputs["yaml"]))
+                objs.extend(decode(r.inputs["yaml"]))
             elif r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
                 objs.append(r.inputs)
         return objs
@@ -77,7 +87,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append(args.token)
         if args.token == "kubernetes:yaml:decode":
-            return {"result": parse_yaml(args.args["text"])}
+            return {"result": decode(args.args["text"])}
         if args.token == "kubernetes:kustomize:directory":
             text = subprocess.run(["kubectl", "kustomize", args.args["directory"]], check=True,
                                   capture_output=True, text=True).stdout
