@@ -45,9 +45,9 @@ OFF_SWITCH = "KFP_LAPTOP_WARM_RUNNER"      # =off: kfp.local's stock runner
 EXECUTOR_MODULE = "kfp.dsl.executor_main"
 # What the components' tasks import (pipelines/wine/logic.py and components.py, kfp's executor), imported once.
 # Not EXECUTOR_MODULE itself: each task runs it as __main__, as `python -m` does.
-PRELOAD = ("kfp.dsl.executor", "kfp.dsl.kfp_config", "kfp.dsl.utils", "pandas", "pyarrow.parquet", "pandas.io.parquet", "joblib", "threadpoolctl",
-           "sklearn.base", "sklearn.datasets", "sklearn.metrics", "sklearn.model_selection", "sklearn.neighbors",
-           "sklearn.pipeline", "sklearn.preprocessing")
+PRELOAD = ("kfp.dsl.executor", "kfp.dsl.kfp_config", "kfp.dsl.utils", "pandas", "pyarrow.parquet",
+           "pandas.io.parquet", "joblib", "sklearn.base", "sklearn.datasets", "sklearn.metrics",
+           "sklearn.model_selection", "sklearn.neighbors", "sklearn.pipeline", "sklearn.preprocessing")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 # pyarrow's bundled jemalloc starts a background purging thread when it loads, unless told not to.
 SERVER_ENV = {**{name: "1" for name in THREAD_VARIABLES}, "JE_ARROW_MALLOC_CONF": "background_thread:false",
@@ -135,6 +135,9 @@ def serve(path: str) -> None:
     for module in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
+    from threadpoolctl import ThreadpoolController
+
+    blas = ThreadpoolController()   # finds the BLAS/OpenMP libraries once, not in every task
     if _thread_count() != 1:
         print(f"the server has {_thread_count()} threads after its imports; forking it would not be safe", flush=True)
         return
@@ -161,7 +164,8 @@ def serve(path: str) -> None:
         for key, _ in selector.select():
             if key.data == "accept":
                 connection, _ = listener.accept()
-                child = _fork_task(connection, [listener, sys.stdin, wake_read, wake_write], selector, children)
+                child = _fork_task(connection, [listener, sys.stdin, wake_read, wake_write], selector, children,
+                                   blas)
                 if child:
                     children[child] = connection
             elif key.data == "reap":
@@ -205,7 +209,7 @@ def _receive(connection: socket.socket) -> tuple[dict, int]:
     return json.loads(body), fds[0]
 
 
-def _fork_task(connection: socket.socket, server_fds: list, selector, children: dict) -> int | None:
+def _fork_task(connection: socket.socket, server_fds: list, selector, children: dict, blas) -> int | None:
     """Fork the task `connection` asks for; returns the child's pid (None if the request was broken)."""
     try:
         request, output = _receive(connection)
@@ -227,13 +231,13 @@ def _fork_task(connection: socket.socket, server_fds: list, selector, children: 
         for other in children.values():
             other.close()
         connection.close()
-        code = _run_task(request, output)
+        code = _run_task(request, output, blas)
     except BaseException:   # noqa: BLE001 - whatever happens, the child must not return into the server's loop
         code = 70
     os._exit(code)
 
 
-def _run_task(request: dict, output: int) -> int:
+def _run_task(request: dict, output: int, blas) -> int:
     """In the child: what kfp's `sh -ec` script does, then the interpreter's exit code."""
     import io
     import logging
@@ -260,9 +264,8 @@ def _run_task(request: dict, output: int) -> int:
     threads = request["threads"]
     for name in THREAD_VARIABLES:
         os.environ.setdefault(name, str(threads))
-    from threadpoolctl import threadpool_limits
-
-    limits = threadpool_limits(limits=threads)   # noqa: F841 - kept for the task's life
+    if threads != 1:   # 1 is what the server's libraries were loaded with (SERVER_ENV)
+        blas.limit(limits=threads)
     program_path = tempfile.mkdtemp()
     module_path = os.path.join(program_path, "ephemeral_component.py")
     with open(module_path, "w", encoding="utf-8") as module:

@@ -195,6 +195,29 @@ def test_only_kfps_own_lightweight_command_runs_warm():
     assert warm_runner.parse_command(pip_first, script) is None
 
 
+def blas_threads() -> int:
+    """The most threads any BLAS/OpenMP library of this task may use."""
+    import numpy  # noqa: F401 - loads the BLAS library
+    from threadpoolctl import threadpool_info
+
+    return max(library["num_threads"] for library in threadpool_info())
+
+
+def test_a_warm_task_uses_the_blas_threads_the_user_asked_for(tmp_path, monkeypatch):
+    """The server loads its libraries with one thread; a task asked for two (OMP_NUM_THREADS) gets two."""
+    step = lightweight(blas_threads, LOCAL)
+
+    @dsl.pipeline(name="blas-threads")
+    def threads() -> int:
+        return step().output
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    init_local(tmp_path)
+    result, output = _quiet(run_pipeline, threads, {})
+    assert WARM_LINE in output and "stock runner" not in output
+    assert result.output == 2
+
+
 def test_each_task_gets_one_blas_thread_unless_the_user_set_them():
     assert warm_runner.task_threads({}) == 1
     assert warm_runner.task_threads({"OMP_NUM_THREADS": "4"}) == 4
