@@ -65,11 +65,12 @@ def test_warm_and_stock_wine_runs_give_the_same_model_metrics_and_artifacts(wine
     assert warm_files == stock_files   # parquet, joblib, metrics and every executor_output.json, byte for byte
 
 
-def test_warm_and_stock_quickstart_runs_give_the_same_sum(tmp_path, monkeypatch):
-    warm, output = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "warm")
+def test_warm_and_stock_quickstart_runs_give_the_same_sum_and_verbose_shows_the_tasks_output(tmp_path, monkeypatch):
+    warm, output = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "warm", verbose=True)
     monkeypatch.setenv(warm_runner.OFF_SWITCH, "off")
     stock, _ = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "stock")
     assert warm == stock == 19 and WARM_LINE in output
+    assert output.count("]: Wrote executor output file to") == 2, "each task's own output, streamed through"
 
 
 def refuse_odd(n: int) -> int:
