@@ -90,7 +90,7 @@ def task_overhead() -> tuple[float, float]:
         run_pipeline(chain, {})
         log = Path(root) / output.getvalue().split("log: ")[-1].split()[0]
         stamps = [datetime.strptime(m[1], "%H:%M:%S.%f") for m in map(STAMP.match, log.read_text().splitlines()) if m]
-    spans = [(end - start).total_seconds() for start, end in zip(stamps[::2], stamps[1::2])]
+    spans = [(end - start).total_seconds() for start, end in zip(stamps[::2], stamps[1::2], strict=True)]
     return spans[0], sum(spans[1:]) / len(spans[1:])
 
 

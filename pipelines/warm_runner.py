@@ -11,8 +11,8 @@ which sends the task to the server and streams its output back exactly as the st
 kfp.dsl.executor_main ...'`, kfp/dsl/component_factory.py) and ends with `os._exit`. Each task stays its own process,
 with its own exit status, output and failure; the compiled pipeline does not change.
 
-Fork safety: the server starts with one BLAS/OpenMP thread and no allocator thread (SERVER_ENV), checks that it has exactly
-one thread before it says it is ready, and never starts one; each child sets its own BLAS/OpenMP limit
+Fork safety: the server starts with one BLAS/OpenMP thread and no allocator thread (SERVER_ENV), checks that it has
+exactly one thread before it says it is ready, and never starts one; each child sets its own BLAS/OpenMP limit
 (threadpoolctl), resets the signal handlers a fresh interpreter has, and leaves with `os._exit` (no atexit handlers of
 the server run). Ctrl-C reaches the children as before: they are in the terminal's process group, and a client
 interrupted while it waits passes SIGINT on to its task.
@@ -398,7 +398,7 @@ class WarmClient:
         self.server.stdout.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
-        os.rmdir(self.folder)
+            os.rmdir(self.folder)
 
 
 def _lift_loop_cap(limit: int) -> Callable[[], None]:
@@ -433,7 +433,12 @@ def session(say: Callable[[str], None]) -> Iterator[None]:
     from kfp.local import subprocess_task_handler as handler
 
     limit = cores()
-    client = WarmClient(handler.run_local_subprocess, say)
+    try:
+        client = WarmClient(handler.run_local_subprocess, say)
+    except OSError as err:
+        say(f"warm runner off: its server cannot start ({err.strerror or err}); using kfp.local's stock runner")
+        yield
+        return
     restore = _lift_loop_cap(limit)
     handler.run_local_subprocess = client.run
     say(f"warm runner: tasks start as forks of a preloaded process; a loop runs up to its parallelism at once, "

@@ -77,9 +77,9 @@ class KfpPlatform(pulumi.ComponentResource):
         self.secret_key = pulumi.Output.secret(secret.result)
 
         crds = [o for o in objects.cluster_scoped if o["kind"] == CRD]
+        others = [o for o in objects.cluster_scoped if o["kind"] != CRD]
         definitions = k8s.yaml.v2.ConfigGroup(f"{name}-crds", yaml=dump_for_machines(crds), opts=child)
-        cluster = k8s.yaml.ConfigGroup(f"{name}-cluster-scoped",
-                                       yaml=[dump_for_machines([o for o in objects.cluster_scoped if o["kind"] != CRD])], opts=child)
+        cluster = k8s.yaml.ConfigGroup(f"{name}-cluster-scoped", yaml=[dump_for_machines(others)], opts=child)
         # A v1 group's children are created once its YAML is decoded: depend on them, not on the group itself.
         cluster_objects = cluster.resources.apply(lambda resources: [definitions, *resources.values()])
         credentials = artifact_secret(self.access_key, self.secret_key)
