@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.manifests.source import UPSTREAM_TREES, parse  # noqa: E402
-from tests.conftest import KFP_FIXTURE  # noqa: E402
 from tests.pulumi_harness import run_program  # noqa: E402
 
 
@@ -51,9 +50,13 @@ def whole_process(render: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--render", type=Path, default=KFP_FIXTURE, help="folder with the two upstream renders")
+    parser.add_argument("--render", type=Path, help="folder with the two upstream renders (default: the shared one)")
     parser.add_argument("--once", action="store_true", help="evaluate once and print nothing (the whole-process run)")
     args = parser.parse_args()
+    if args.render is None:   # imported here: the whole-process run gets --render and never loads pytest
+        from tests.conftest import KFP_FIXTURE
+
+        args.render = KFP_FIXTURE
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     if not all((args.render / name).is_file() for name in UPSTREAM_TREES):
