@@ -178,7 +178,7 @@ def _confirm(question: str, yes: bool) -> None:
 def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     """Create or select this laptop's stack, write detected defaults, then `pulumi up` with progress."""
     _require_pulumi()
-    require("infra")   # the program `pulumi up` runs in this venv
+    require("infra", "cluster")   # the program `pulumi up` runs in this venv, and the automation API (one line)
     auto = _auto()
     name = stack or default_stack_name()
     with _pulumi_step("stack select --create", name, BACKEND_FIX):
@@ -251,7 +251,7 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     from laptop.data_dir import purge_data_dir
 
     _require_pulumi()
-    require("infra")   # `pulumi destroy` loads the program too
+    require("infra", "cluster")   # `pulumi destroy` loads the program too
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = _validated(_raw_config(selected, name), name)
