@@ -4,8 +4,10 @@ pip and PyPI are stood in for (a recorded `subprocess.run`): installing packages
 bounds. What is installed here is real: this venv holds every part, so a real `require` of all of them finds nothing
 to do."""
 import importlib.metadata
+import os
 import runpy
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,10 +32,12 @@ class RecordedPip:
 
 
 @pytest.fixture
-def pip(monkeypatch):
+def pip(monkeypatch, tmp_path):
+    """The stand-in pip, with a stamp of this test's own (the venv's real one stays untouched)."""
     recorded = RecordedPip()
     monkeypatch.setattr(extras.subprocess, "run", recorded)
     monkeypatch.setattr(extras, "_present", set())
+    monkeypatch.setattr(extras, "STAMP", tmp_path / "venv" / ".kfp-laptop-installed")
     return recorded
 
 
@@ -68,6 +72,17 @@ def test_a_missing_extra_is_installed_with_every_pin_and_said_in_one_line(pip, m
     assert len(pip.commands) == 1, "checked once per process"
 
 
+def test_an_extra_installed_into_dev_pys_venv_is_recorded_in_its_stamp(pip, monkeypatch, tmp_path):
+    """dev.py refreshes the recorded extras when the pins change; the stamp says which extras this venv holds."""
+    extras.STAMP.parent.mkdir()
+    extras.write_stamp(["dev"])
+    monkeypatch.setattr(extras.sys, "prefix", str(extras.STAMP.parent))
+    _without(monkeypatch, "minio")
+    extras.require("cluster", "dev", say=lambda line: None)
+    assert pip.commands[0][-1] == "minio==7.2.20"
+    assert extras.read_stamp()["extras"] == ["cluster", "dev"] and extras.stamped_extras() == ["cluster", "dev"]
+
+
 def test_a_failed_install_is_one_message_with_the_fix(pip, monkeypatch):
     _without(monkeypatch, "pytest", "ruff")
     pip.returncode = 1
@@ -94,3 +109,37 @@ def test_dev_py_installs_the_core_set_and_refreshes_the_extras_an_older_install_
     (command,) = pip.commands
     assert command[-2:] == ["-e", project] and "-c" in command
     assert stamped == [before.get("extras", [])]
+
+
+LOCAL_RUN_WITHOUT_EXTRAS = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None   # as if not installed: importing it raises ImportError
+from rich.console import Console
+import pipelines.cli, pipelines.local_run, pipelines.warm_runner
+from pipelines.target import resolve_target
+print(resolve_target(False, "auto", None, Console()))
+"""
+
+
+def _modules_of(distribution: str) -> set[str]:
+    """The top-level modules and packages an installed distribution provides (from its RECORD)."""
+    return {file.parts[0].removesuffix(".py") for file in importlib.metadata.distribution(distribution).files or []
+            if file.parts[0] not in ("..", "__pycache__") and not file.parts[0].endswith((".dist-info", ".data"))
+            and (file.suffix == ".py" or len(file.parts) > 1)}
+
+
+def test_the_local_runner_needs_nothing_from_the_extras():
+    """With no pulumi CLI on PATH, `inv run-wine`'s whole local path imports and picks the local runner while every
+    extra-only package is missing (the pipeline run itself is tested in test_pipelines and test_warm_runner)."""
+    from tests.test_cli import without_pulumi
+    from tests.test_pins import CORE, EXTRAS, closure
+
+    only_extras = set().union(*(closure(r) for r in EXTRAS.values())) - closure(CORE)
+    blocked = sorted({name for distribution in only_extras for name in _modules_of(distribution)})
+    assert {"pulumi", "pulumi_kubernetes", "minio", "pytest", "kubernetes_validate"} <= set(blocked)
+    env = {**os.environ, "PATH": without_pulumi(os.environ["PATH"])}
+    done = subprocess.run([sys.executable, "-c", LOCAL_RUN_WITHOUT_EXTRAS.format(blocked=blocked)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "no stack is up: running on the embedded local runner (kfp.local)" in done.stdout
