@@ -6,7 +6,6 @@
 
 Only the standard library is used here, so it works with nothing but Python 3.11+.
 """
-import hashlib
 import os
 import subprocess
 import sys
@@ -20,8 +19,8 @@ if sys.version_info < (3, 11):
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-STAMP = VENV / ".kfp-laptop-installed"
-PINS = ("pyproject.toml", "constraints.txt")   # direct pins, and every transitive one
+sys.path.insert(0, str(ROOT))
+from laptop.extras import pip_install, read_stamp, stamped_extras, write_stamp  # noqa: E402 - stdlib only, after the check
 
 
 def _bin(name: str) -> Path:
@@ -29,9 +28,9 @@ def _bin(name: str) -> Path:
 
 
 def ensure_venv() -> None:
-    """Install (or refresh) the project into .venv when its pins (PINS) changed since the last install."""
-    want = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in PINS)).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == want:
+    """Install (or refresh) the core set into .venv when the pins changed since the last install; the extras a
+    task needs are installed when it first runs (laptop/extras.py), and refreshed here with the pins."""
+    if stamped_extras() is not None:
         return
     if not _bin("python").exists():
         print("kfp-laptop: creating .venv (first run only) ...", flush=True)
@@ -40,13 +39,13 @@ def ensure_venv() -> None:
         except (OSError, ValueError, subprocess.CalledProcessError) as err:   # ValueError: the path is a file
             sys.exit(f"kfp-laptop: cannot create {VENV}: {err}. Run this from a copy of the project in a folder "
                      "you can write to (and, on Debian/Ubuntu, with the python3-venv package installed).")
-    print("kfp-laptop: installing pinned packages into .venv (about a minute, first run only) ...", flush=True)
-    pip = [str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    result = subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"])
-    if result.returncode != 0:
+    extras = read_stamp().get("extras", [])   # an older install's extras get the new pins too
+    project = f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)
+    print("kfp-laptop: installing pinned packages into .venv (under a minute, first run only) ...", flush=True)
+    if subprocess.run(pip_install(_bin("python"), ["-e", project])).returncode != 0:
         sys.exit("kfp-laptop: installing the packages failed (see pip's message above). "
                  "Check that PyPI is reachable, then run the same command again.")
-    STAMP.write_text(want)
+    write_stamp(extras)
 
 
 def main(argv: list[str]) -> None:

@@ -145,10 +145,13 @@ def port_forward(c, stack=None):
 @task(help={"k": "only tests matching this expression",
             "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
 def test(c, k=None, e2e=False):
-    """Run the whole test suite."""
+    """Run the whole test suite (installs the infra, cluster and dev extras first if needed)."""
     import os
     import sys
 
+    from laptop.extras import require
+
+    require("infra", "cluster", "dev")
     env = {"KFP_LAPTOP_E2E": "1"} if e2e else {}
     import shlex
 

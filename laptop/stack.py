@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from infra.cluster.engines import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch
 from kfp_laptop.errors import UserError
+from laptop.extras import require
 from laptop.host import (
     INSTALL_HINTS,
     busy_ports,
@@ -32,7 +33,8 @@ from laptop.stack_file import own_settings
 
 
 def _auto():
-    """The automation module, imported on use: `inv --list` and the local runner never pay for it."""
+    """The automation module, imported on use: `inv --list` and the local runner never pay for it (nor install it)."""
+    require("cluster")
     import pulumi.automation as auto
 
     return auto
@@ -177,6 +179,7 @@ def _confirm(question: str, yes: bool) -> None:
 def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     """Create or select this laptop's stack, write detected defaults, then `pulumi up` with progress."""
     _require_pulumi()
+    require("infra", "cluster")   # the program `pulumi up` runs in this venv, and the automation API (one line)
     auto = _auto()
     name = stack or default_stack_name()
     with _pulumi_step("stack select --create", name, BACKEND_FIX):
@@ -249,6 +252,7 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     from laptop.data_dir import purge_data_dir
 
     _require_pulumi()
+    require("infra", "cluster")   # `pulumi destroy` loads the program too
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = from_raw(_raw_config(selected, name), stack=name)

@@ -42,12 +42,13 @@ def run_pipeline(pipeline, arguments: dict, verbose: bool = False):
     from kfp.local.config import LocalExecutionConfig
 
     from pipelines.local_progress import LocalProgress, expected_tasks, plain_text
+    from pipelines.warm_runner import session as warm_session
 
     expected = expected_tasks(json_format.MessageToDict(pipeline.pipeline_spec), arguments)
     view = LocalProgress(pipeline.name, expected, LocalExecutionConfig.instance.pipeline_root, verbose)
     failure = result = None
     try:
-        with view:
+        with view, warm_session(lambda line: view.console.print(line, highlight=False, markup=False)):
             try:
                 result = pipeline(**arguments)
             except RuntimeError as err:

@@ -1,6 +1,7 @@
 """KfpPlatform under `pulumi.runtime.set_mocks` (no Pulumi engine, provider or cluster here), with real rendering:
 the objects are registered through v1 `yaml.ConfigGroup(yaml=[text])`, whose `kubernetes:yaml:decode` invoke the
-harness answers by parsing the YAML for real; `kfpManifests` points at the real 2.17.0 render."""
+harness answers by parsing the YAML for real, and the CRDs through one provider-side `yaml.v2.ConfigGroup`, whose
+objects the harness reads from its YAML text; `kfpManifests` points at the real 2.17.0 render."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
 from infra.manifests.minio import mentions_seaweedfs
 from tests.support.k8s_schema import schema_errors
 from tests.support.manifests import minio_wiring_problems
-from tests.support.pulumi_harness import run_program
+from tests.support.pulumi_harness import V2_GROUP, run_program
 
 
 def _config(fixture: Path, **changes) -> StackConfig:
@@ -65,6 +66,33 @@ def test_every_kfp_object_is_registered(run, objects):
                            "metadata-grpc-deployment", "metadata-writer", "ml-pipeline", "ml-pipeline-persistenceagent",
                            "ml-pipeline-scheduledworkflow", "ml-pipeline-ui", "ml-pipeline-viewer-crd",
                            "ml-pipeline-visualizationserver", "mysql", "workflow-controller", "minio"}
+
+
+def test_the_crds_are_one_provider_side_group_of_exactly_the_upstream_crds(run, kfp_fixture):
+    """The SDK never walks the CRDs' schemas: they reach the provider as text, unchanged from upstream."""
+    from infra.manifests.source import parse
+
+    (group,) = run.of_type(V2_GROUP)
+    crds = parse(group.inputs["yaml"])
+    upstream = [o for o in parse((kfp_fixture / "cluster-scoped-resources.yaml").read_text())
+                if o["kind"] == "CustomResourceDefinition"]
+    assert len(crds) == 11 and crds == upstream
+    assert not run.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+    assert "test-cluster" in group.provider
+
+
+def test_everything_namespaced_waits_for_the_crds_and_the_cluster_scoped_objects(run):
+    """`depends_on` the v2 group (ordering across groups, pulumi/pulumi-kubernetes#2894) and on every other
+    cluster-scoped object, as the SDK sends it to the engine."""
+    (group,) = run.of_type(V2_GROUP)
+    crds = [urn for urn in {d for r in run.resources for d in r.dependencies} if urn.endswith(f"::{group.name}")]
+    assert len(crds) == 1
+    namespace = next(r for r in run.resources if r.typ == "kubernetes:core/v1:Namespace")
+    namespaced = [r for r in run.resources if r.typ.startswith("kubernetes:") and "/" in r.name]
+    assert len(namespaced) > 70
+    for resource in namespaced:
+        assert crds[0] in resource.dependencies, resource.name
+        assert any(d.endswith(f"::{namespace.name}") for d in resource.dependencies), resource.name
 
 
 def test_registration_order_is_valid(objects):

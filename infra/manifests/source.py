@@ -6,6 +6,7 @@ result is kept in `~/.cache/kfp-laptop/kfp-<version>/` in the same layout as a `
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,6 +53,12 @@ def parse(text: str) -> list[dict]:
 def dump(objects: list[dict]) -> str:
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump_all(objects, Dumper=dumper, sort_keys=False)
+
+
+def dump_for_machines(objects: list[dict]) -> str:
+    """The same objects as a YAML stream of JSON documents (YAML reads JSON): for the provider, not for people.
+    About 20x faster to write than `dump`, which matters for the CRDs' schemas (most of a release's text)."""
+    return "".join(f"---\n{json.dumps(o)}\n" for o in objects)
 
 
 def failure_reason(stderr: str) -> str:

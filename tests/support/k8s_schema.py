@@ -1,9 +1,17 @@
 """Validate Kubernetes objects against the cluster version's OpenAPI schema (kubernetes-validate, offline)."""
 from __future__ import annotations
 
+import functools
+
 import kubernetes_validate
+import kubernetes_validate.utils
 
 from infra.topology import KUBERNETES_VERSION
+
+# kubernetes-validate reads its schema files again for every object (the 2 MB definitions file included), which was
+# most of the suite's validation time: the files never change during a run, so read each once.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+kubernetes_validate.utils.all_versions = functools.cache(kubernetes_validate.utils.all_versions)
 
 
 def schema_errors(objects: list[dict], version: str = KUBERNETES_VERSION,

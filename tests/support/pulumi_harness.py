@@ -2,11 +2,14 @@
 
 Mocks stand in only for what this machine cannot run (the Pulumi engine, the Kubernetes provider, a cluster).
 Rendering is real: the `kubernetes:yaml:decode` invoke parses YAML with PyYAML and
-`kubernetes:kustomize:directory` runs `kubectl kustomize`, as the provider would.
+`kubernetes:kustomize:directory` runs `kubectl kustomize`, as the provider would. A `yaml/v2` ConfigGroup is expanded
+by the provider, so under mocks it is one resource with no children: its objects are read from its `yaml` input.
+Each resource's dependencies (the URNs the SDK sends the engine) are recorded too.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,6 +20,16 @@ import yaml
 from infra.manifests.source import parse as parse_yaml
 
 PROJECT = "kfp-laptop"
+V2_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+
+
+def decode(text: str) -> list[dict]:
+    """The objects of a YAML text, as the provider decodes it; a stream of JSON documents (what the components send,
+    `dump_for_machines`) is read with json, which is much faster than PyYAML and gives the same objects."""
+    try:
+        return [json.loads(document) for document in text.split("---\n") if document.strip()]
+    except ValueError:
+        return parse_yaml(text)
 
 
 @dataclass
@@ -25,6 +38,7 @@ class Registered:
     name: str
     inputs: dict[str, Any]
     provider: str | None
+    dependencies: list[str] = field(default_factory=list)   # URNs, as sent to the engine
 
 
 @dataclass
@@ -32,6 +46,7 @@ class ProgramRun:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     invokes: list[str] = field(default_factory=list)
+    dependencies: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # (type, name) -> URNs
     error: BaseException | None = None
 
     def of_type(self, typ: str) -> list[Registered]:
@@ -39,10 +54,12 @@ class ProgramRun:
 
     def kubernetes_objects(self) -> list[dict]:
         """Every registered Kubernetes object as a manifest dict (apiVersion, kind, metadata, ...), in registration
-        order."""
+        order; a v2 ConfigGroup's objects (from its YAML text) where the group is registered."""
         objs = []
         for r in self.resources:
-            if r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
+            if r.typ == V2_GROUP:
+                objs.extend(decode(r.inputs["yaml"]))
+            elif r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
                 objs.append(r.inputs)
         return objs
 
@@ -54,7 +71,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.run = run
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider))
+        self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider,
+                                             self.run.dependencies.get((args.typ, args.name), [])))
         outputs = dict(args.inputs)
         digest = hashlib.sha256(f"{args.typ}/{args.name}".encode()).hexdigest()
         if args.typ.startswith("random:index/random"):
@@ -69,12 +87,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append(args.token)
         if args.token == "kubernetes:yaml:decode":
-            return {"result": parse_yaml(args.args["text"])}
+            return {"result": decode(args.args["text"])}
         if args.token == "kubernetes:kustomize:directory":
             text = subprocess.run(["kubectl", "kustomize", args.args["directory"]], check=True,
                                   capture_output=True, text=True).stdout
             return {"result": parse_yaml(text)}
         raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+def _record_dependencies(run: ProgramRun) -> None:
+    """Wrap the mock monitor so each registration keeps the dependencies the SDK resolved for it."""
+    monitor = pulumi.runtime.settings.get_monitor()
+    register = monitor.RegisterResource
+
+    def recording(request):   # may run on several threads at once: matched by (type, name), not by position
+        run.dependencies[(request.type, request.name)] = list(request.dependencies)
+        return register(request)
+
+    monitor.RegisterResource = recording
 
 
 def _program_main() -> Callable[[], dict]:
@@ -91,6 +121,7 @@ def run_program(config: dict[str, Any], stack: str = "test", main: Callable[[], 
     """
     run = ProgramRun()
     pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    _record_dependencies(run)
     pulumi.runtime.set_all_config({f"{PROJECT}:{k}": (v if isinstance(v, str) else yaml.safe_dump(v).strip())
                                    for k, v in config.items()})
 

@@ -1,0 +1,225 @@
+"""The warm runner against kfp.local's stock one: real kfp.local runs of both pipelines (real scikit-learn, real
+forks), compared task by task; a failing task; Ctrl-C on a real run in its own process group; and the fallback when
+kfp's internals are not the ones it was written for."""
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from kfp import dsl
+
+from kfp_laptop.errors import UserError
+from pipelines import warm_runner
+from pipelines.arguments import wine_arguments
+from pipelines.local_run import init_local, run_pipeline, run_quickstart_locally, run_wine_locally
+from pipelines.packaging import LOCAL, lightweight
+
+ROOT = Path(__file__).resolve().parent.parent
+WARM_LINE = "warm runner: tasks start as forks of a preloaded process"
+
+
+def _quiet(call, *args, **kwargs):
+    """(result, printed output) of `call`."""
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        return call(*args, **kwargs), output.getvalue()
+
+
+def _artifacts(run_folder: Path) -> dict[str, bytes]:
+    """Every file a run wrote, by path in the run, with the run's own folder name taken out of their text."""
+    return {p.relative_to(run_folder).as_posix(): p.read_bytes().replace(str(run_folder).encode(), b"<run>")
+            for p in sorted(run_folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def wine_both_ways(tmp_path_factory):
+    """One candidate, so one loop iteration: the wine pipeline's 7 tasks, run warm and then stock."""
+    arguments = wine_arguments(neighbors="7", parallelism="1")
+    runs, parse, sent = {}, warm_runner.parse_command, []
+
+    def counted(full_command, script):
+        task = parse(full_command, script)
+        sent.append(task is not None)
+        return task
+
+    for mode in ("warm", "stock"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(warm_runner.OFF_SWITCH, "on" if mode == "warm" else "off")
+            patch.setattr(warm_runner, "parse_command", counted)
+            runs[mode] = _quiet(run_wine_locally, arguments, tmp_path_factory.mktemp(mode))
+    assert sent == [True] * 7, "every task of the warm run went to the server, none of the stock run's"
+    return runs
+
+
+def test_warm_and_stock_wine_runs_give_the_same_model_metrics_and_artifacts(wine_both_ways):
+    (warm, warm_output), (stock, stock_output) = wine_both_ways["warm"], wine_both_ways["stock"]
+    assert WARM_LINE in warm_output and "stock runner" not in warm_output and "warm runner off" in stock_output
+    assert warm.summary == stock.summary and warm.summary["hyperparameters"] == {"n_neighbors": 7}
+    warm_files, stock_files = _artifacts(Path(warm.run_folder)), _artifacts(Path(stock.run_folder))
+    assert sorted(warm_files) == sorted(stock_files) and len(warm_files) >= 14
+    assert warm_files == stock_files   # parquet, joblib, metrics and every executor_output.json, byte for byte
+
+
+def test_warm_and_stock_quickstart_runs_give_the_same_sum_and_verbose_shows_the_tasks_output(tmp_path, monkeypatch):
+    warm, output = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "warm", verbose=True)
+    monkeypatch.setenv(warm_runner.OFF_SWITCH, "off")
+    stock, _ = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "stock")
+    assert warm == stock == 19 and WARM_LINE in output
+    assert output.count("]: Wrote executor output file to") == 2, "each task's own output, streamed through"
+
+
+def refuse_odd(n: int) -> int:
+    """Fails with its own traceback for an odd n, as a task with a bug does."""
+    if n % 2:
+        raise ValueError(f"odd input {n}")
+    return n
+
+
+def _failing_run(root: Path) -> tuple[UserError, str, str]:
+    step = lightweight(refuse_odd, LOCAL)
+
+    @dsl.pipeline(name="odd-fails")
+    def odd_fails(n: int = 1):
+        step(n=n)
+
+    init_local(root)
+    with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
+        run_pipeline(odd_fails, {"n": 3})
+    shown = output.getvalue()
+    return caught.value, shown, (root / shown.split("log: ")[-1].split()[0]).read_text()
+
+
+def test_a_failing_task_fails_the_run_with_its_log_as_the_stock_runner_does(tmp_path, monkeypatch):
+    warm_error, warm_shown, warm_log = _failing_run(tmp_path / "warm")
+    monkeypatch.setenv(warm_runner.OFF_SWITCH, "off")
+    stock_error, _, stock_log = _failing_run(tmp_path / "stock")
+    assert WARM_LINE in warm_shown and warm_error.problem == stock_error.problem
+    assert "refuse-odd" in warm_error.problem and "failed: refuse-odd; the last" in warm_shown
+    for log in (warm_log, stock_log):
+        assert 'raise ValueError(f"odd input {n}")' in log and "ValueError: odd input 3" in log
+        assert "Task 'refuse-odd' finished with status FAILURE" in log
+
+
+SLEEPER = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {root!r})
+    from kfp import dsl
+    from pipelines.local_run import init_local, run_pipeline
+    from pipelines.packaging import LOCAL, lightweight
+
+    def sleep_long(marker: str, seconds: int):
+        import pathlib
+        import time
+        pathlib.Path(marker).touch()
+        time.sleep(seconds)
+
+    step = lightweight(sleep_long, LOCAL)
+
+    @dsl.pipeline(name="sleeps")
+    def sleeps(marker: str, seconds: int = 120):
+        step(marker=marker, seconds=seconds)
+
+    init_local({folder!r})
+    run_pipeline(sleeps, {{"marker": {marker!r}, "seconds": 120}})
+''')
+
+
+def test_ctrl_c_stops_a_warm_run_and_every_process_it_started(tmp_path):
+    """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group (here a group of its own)."""
+    script = tmp_path / "sleeps.py"
+    marker = tmp_path / "the task runs"
+    script.write_text(SLEEPER.format(root=str(ROOT), folder=str(tmp_path / "runs"), marker=str(marker)))
+    run = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not marker.exists() and run.poll() is None:
+            time.sleep(0.1)
+        assert marker.exists(), "the run never started its task"
+        os.killpg(run.pid, signal.SIGINT)
+        output, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode != 0 and "KeyboardInterrupt" in output
+    assert "interrupted; the partial run's log:" in output
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):   # no task, no server left behind
+        os.killpg(run.pid, 0)
+
+
+def test_the_stock_runner_is_used_and_said_when_kfps_internals_differ(tmp_path, monkeypatch):
+    """A kfp whose task-launching function is not the one the warm runner was written for."""
+    from kfp.local import subprocess_task_handler as handler
+
+    stock, calls = handler.run_local_subprocess, []
+
+    def changed_upstream(full_command, env_vars=None):
+        calls.append(full_command[0])
+        return stock(full_command=full_command, env_vars=env_vars)
+
+    monkeypatch.setattr(handler, "run_local_subprocess", changed_upstream)
+    total, output = _quiet(run_quickstart_locally, {"a": 1, "b": 1}, tmp_path)
+    assert total == 12 and calls == ["sh", "sh"]
+    (line,) = [line for line in output.splitlines() if "warm runner" in line]
+    assert line == ("warm runner off: kfp 2.17.3's internals differ from those it was written for "
+                    "(run_local_subprocess); using kfp.local's stock runner")
+
+
+def test_outside_linux_the_stock_runner_is_said(monkeypatch):
+    monkeypatch.setattr(warm_runner.sys, "platform", "darwin")
+    assert "checked safe on Linux only (this is darwin)" in warm_runner.internals_problem()
+
+
+def test_a_loop_may_run_as_many_tasks_at_once_as_its_parallelism_up_to_the_cores():
+    from kfp.local.orchestrator.enhanced_dag_orchestrator import ParallelExecutor
+
+    undo = warm_runner._lift_loop_cap(6)
+    try:
+        widened, capped = ParallelExecutor(), ParallelExecutor(max_workers=3)
+    finally:
+        undo()
+    assert (widened.conservative_max, widened.max_workers, capped.max_workers) == (6, 6, 3)
+    assert ParallelExecutor().conservative_max == 2, "kfp.local's own cap is back after the run"
+
+
+def test_only_kfps_own_lightweight_command_runs_warm():
+    script = warm_runner.expected_script(sys.executable)
+    assert warm_runner.parse_command(["sh", "-ec", script, "SOURCE", "--executor_input", "{}"], script) == \
+        {"source": "SOURCE", "args": ["--executor_input", "{}"]}
+    pip_first = ["sh", "-c", "python3 -m pip install scikit-learn && " + script, "SOURCE"]
+    assert warm_runner.parse_command(pip_first, script) is None
+
+
+def blas_threads() -> int:
+    """The most threads any BLAS/OpenMP library of this task may use."""
+    import numpy  # noqa: F401 - loads the BLAS library
+    from threadpoolctl import threadpool_info
+
+    return max(library["num_threads"] for library in threadpool_info())
+
+
+def test_a_warm_task_uses_the_blas_threads_the_user_asked_for(tmp_path, monkeypatch):
+    """The server loads its libraries with one thread; a task asked for two (OMP_NUM_THREADS) gets two."""
+    step = lightweight(blas_threads, LOCAL)
+
+    @dsl.pipeline(name="blas-threads")
+    def threads() -> int:
+        return step().output
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    init_local(tmp_path)
+    result, output = _quiet(run_pipeline, threads, {})
+    assert WARM_LINE in output and "stock runner" not in output
+    assert result.output == 2
+
+
+def test_each_task_gets_one_blas_thread_unless_the_user_set_them():
+    assert warm_runner.task_threads({}) == 1
+    assert warm_runner.task_threads({"OMP_NUM_THREADS": "4"}) == 4
+    assert warm_runner.task_threads({"OMP_NUM_THREADS": "lots"}) == 1
