@@ -68,22 +68,54 @@ def compile_(c, out="out/pipelines"):
     compile_all(out)
 
 
-@task(help={"run_id": "KFP run id", "stack": "stack name (default: <user>-<host>)"})
+@task(help={"run_id": "a local run's name, `latest` (the newest local run) or a KFP run id",
+            "stack": "stack name, for a KFP run (default: <user>-<host>)"})
 @exit_on_user_error
 def status(c, run_id, stack=None):
-    """Print a run's task tree with states."""
+    """Print a run's tasks with their states (a local run's need no stack)."""
     from pipelines.cli import status as show
 
     show(run_id, stack=stack)
 
 
-@task(help={"run_id": "KFP run id", "task": "only this task's logs", "stack": "stack name (default: <user>-<host>)"})
+@task(help={"run_id": "a local run's name, `latest` (the newest local run) or a KFP run id",
+            "task": "only this task's logs, e.g. select-best or train-candidate[n_neighbors=7]",
+            "stack": "stack name, for a KFP run (default: <user>-<host>)"})
 @exit_on_user_error
 def logs(c, run_id, task=None, stack=None):
-    """Print the logs of a run's tasks (through the KFP UI server, no kubectl)."""
+    """Print the logs of a run's tasks (a local run's from its log file; a KFP run's through its UI server)."""
     from pipelines.cli import logs as show
 
     show(run_id, task=task, stack=stack)
+
+
+@task(help={"stack": "stack name (default: <user>-<host>)"})
+@exit_on_user_error
+def runs(c, stack=None):
+    """List the local runs, newest first, with state, start, duration and result (and the stack's runs if it is up)."""
+    from pipelines.cli import runs as show
+
+    show(stack=stack)
+
+
+@task(name="report", positional=["run_id"], help={"run_id": "a local run's name, `latest` (the default) or a KFP run id",
+                           "open": "also open it in the system's browser", "stack": "stack name, for a KFP run"})
+@exit_on_user_error
+def report_(c, run_id="latest", open=False, stack=None):
+    """Write a run's self-contained HTML report (DAG, candidates, metrics, confusion matrix) and print its path."""
+    from pipelines.cli import report as write
+
+    write(run_id, open_it=open, stack=stack)
+
+
+@task(help={"keep": "how many of the newest runs to keep (default 5; 0 with --failed)",
+            "failed": "delete only failed and interrupted runs"})
+@exit_on_user_error
+def clean(c, keep=None, failed=False):
+    """Delete old local runs (their folders and logs under local_outputs/) and say how much space that freed."""
+    from pipelines.cli import clean as run_clean
+
+    run_clean(keep=keep, failed=failed)
 
 
 @task(help={"readme": "write the diagram into README.md between its markers"})
