@@ -7,7 +7,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from laptop.errors import UserError
 from pipelines.run_history import (
@@ -45,22 +44,21 @@ def _headline(record: dict) -> str:
     return f"failed in {failure['task']}" if failure.get("task") else ""
 
 
-def runs_table(runs: list[LocalRun]) -> Table:
-    table = Table(show_edge=False, box=None, padding=(0, 2, 0, 0))
-    for column in ("run", "state", "started", "took", "result"):
-        table.add_column(column)
-    for run in runs:
-        record = run.record
-        table.add_row(run.name, styled(record["state"]), str(record.get("started") or "")[:19].replace("T", " "),
-                      _seconds(record.get("duration")), _headline(record))
-    return table
+def runs_lines(runs: list[LocalRun]) -> list[str]:
+    """One line per run (columns padded, never wrapped: names stay whole, to be copied)."""
+    rows = [("run", "state", "started", "took", "result")]
+    rows += [(run.name, run.record["state"], str(run.record.get("started") or "")[:19].replace("T", " "),
+              _seconds(run.record.get("duration")), _headline(run.record)) for run in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join(f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
 
 
 def show_runs(root: Path, console: Console) -> None:
     runs = local_runs(root)
     if runs:
         console.print(f"[bold]local runs[/] (under {root.resolve()}), newest first:", highlight=False)
-        console.print(runs_table(runs))
+        for line in runs_lines(runs):
+            console.print(line, highlight=False, markup=False)
     else:
         console.print(f"no local runs under {root.resolve()} yet: `inv run-wine --local` makes one", highlight=False)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,32 +57,45 @@ class RunKeeper:
     def _say(self, text: str) -> None:
         self.view.console.print(text, highlight=False)
 
-    def running(self) -> list[str]:
+    def running(self) -> tuple[list[str], bool]:
+        """The running task instances by name (those launched but not yet started by count), and whether one of
+        them is in a loop iteration."""
         with self.view._lock:
-            tasks = self._instances("INTERRUPTED")
-        return [display_name(t) for t in tasks if t["state"] == "INTERRUPTED"]
+            named = [t for t in self._instances("INTERRUPTED") if t["state"] == "INTERRUPTED"]
+            counts = {name: task.running for name, task in self.view.progress.tasks.items() if task.running}
+        shown = [display_name(t) for t in named]
+        for name, count in counts.items():
+            extra = count - sum(1 for t in named if t["task"] == name)
+            shown += [f"{extra} × {name}" if extra > 1 else name] if extra > 0 else []
+        looped = any(t.get("group") for t in named) or any(n.get("group") and n["task"] in counts for n in self.nodes)
+        return shown, looped
 
     def _first_ctrl_c(self) -> str:
-        running = self.running()
-        what = (f"the running task{'s' if len(running) > 1 else ''} ({escape(', '.join(running))}) finish"
+        running, looped = self.running()
+        many = len(running) > 1 or any(" × " in name for name in running)
+        what = (f"the running task{'s' if many else ''} ({escape(', '.join(running))}) finish{'' if many else 'es'}"
+                + (", with the rest of their loop iterations" if looped else "")
                 if running else "the task being started finishes")
-        return (f"[bold yellow]Ctrl-C:[/] stopping: {what}, no new task starts, and the run is marked interrupted. "
+        return (f"[bold yellow]Ctrl-C:[/] stopping: {what}; no new task starts, and the run is marked interrupted. "
                 "Press Ctrl-C again to stop now.")
 
     def _second_ctrl_c(self) -> None:
-        """From the watcher thread, with kfp.local still running: record the run, then leave at once (the task
-        processes are already killed; waiting for kfp.local's threads would hang the exit)."""
-        self._say("[bold yellow]Ctrl-C again:[/] stopped the running tasks.")
-        with self.view._lock:
+        """From the watcher thread, with kfp.local still running: kill the tasks, record the run, leave at once.
+        The view's lock is taken for good first, so no kfp.local thread writes (to the log) after it is closed."""
+        self.view._lock.acquire()
+        try:
+            self.ctrl_c.kill_tasks()
+            self._say("[bold yellow]Ctrl-C again:[/] stopped the running tasks.")
             if self.view.live is not None:
                 self.view.live.stop()
             self.view._log.close()
-            if self.folder().name:
-                self.view.log_path = Path(self.view.log_path).replace(self.view.root / f"{self.folder().name}.log")
+            self.view.log_path = Path(self.view.log_path).replace(self.view.root / f"{self.folder().name}.log")
             report = self.finish("INTERRUPTED", None)
-        self._say(f"[bold]interrupted;[/] the run's report: {report}")
-        sys.stdout.flush()
-        os._exit(130)
+            self._say(f"[bold]interrupted;[/] the partial run's log: {self.view.log_path}")
+            self._say(f"[bold]report:[/] {report}")
+            self.view.console.file.flush()   # the terminal (sys.stdout is still the view)
+        finally:
+            os._exit(130)
 
     # -- once it ended --
     def _instances(self, state: str) -> list[dict]:

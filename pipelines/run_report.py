@@ -41,13 +41,15 @@ def why_chosen(candidates: list[dict], chosen: int) -> str:
         return (f"{best['label']} has the highest mean cross-validated accuracy ({best['score']:.4f}); ties would go to "
                 "the steadier score (lower spread), then to the smaller n_neighbors.")
     names = ", ".join(c["label"] for c in tied)
-    steadier = [c for c in tied if c["spread"] == best["spread"]]
-    if len(steadier) < len(tied):
+    alike = [c for c in tied if c["spread"] == best["spread"]]
+    if not alike:
         return (f"{best['label']} ties with {names} on mean accuracy ({best['score']:.4f}) and wins with the steadier "
                 f"score: spread {best['spread']:.4f}, the lowest of them.")
-    return (f"{best['label']} ties with {names} on mean accuracy ({best['score']:.4f}) and spread "
-            f"({best['spread']:.4f}); the smaller n_neighbors wins, so the choice never depends on which iteration "
-            "finished first.")
+    steadier_than = [c["label"] for c in tied if c not in alike]
+    return (f"{best['label']} ties with {', '.join(c['label'] for c in alike)} on mean accuracy "
+            f"({best['score']:.4f}) and spread ({best['spread']:.4f}); the smaller n_neighbors wins, so the choice "
+            "never depends on which iteration finished first"
+            + (f" ({', '.join(steadier_than)}: same mean, larger spread)." if steadier_than else "."))
 
 
 def candidates_of(folder: Path, tasks: list[dict]) -> tuple[list[dict], str | None]:

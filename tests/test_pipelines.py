@@ -2,7 +2,6 @@
 import contextlib
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,27 +11,7 @@ import yaml
 
 from pipelines import cli
 from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
-from tests.test_cli import without_pulumi
-
-
-def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
-    """Run a cli function in `folder` with no `pulumi` on PATH (so no stack is up); returns (result, output)."""
-    monkeypatch.chdir(folder)
-    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        result = call(**kwargs)
-    return result, output.getvalue()
-
-
-@pytest.fixture(scope="session")
-def wine_run(tmp_path_factory):
-    """THE wine run of the suite: the local runner, 2 candidates (2 loop iterations of 2 tasks each), both at once."""
-    folder = tmp_path_factory.mktemp("wine")
-    with pytest.MonkeyPatch.context() as patch:
-        summary, output = _captured(cli.run_wine, patch, folder, local=True, neighbors="5,9", parallelism="2",
-                                    test_size="0.25", random_state="42")
-    return summary, output, folder
+from tests.support.runs import captured
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +19,7 @@ def quickstart_run(tmp_path_factory):
     """THE quickstart run: target auto with no stack up, c left to its default."""
     folder = tmp_path_factory.mktemp("quickstart")
     with pytest.MonkeyPatch.context() as patch:
-        total, output = _captured(cli.run_quickstart, patch, folder, a="1", b="2")
+        total, output = captured(cli.run_quickstart, patch, folder, a="1", b="2")
     return total, output
 
 
