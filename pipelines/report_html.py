@@ -162,8 +162,9 @@ def candidates_svg(candidates: list[dict]) -> str:
                      f'font-weight="{600 if candidate.get("chosen") else 400}">{escape(candidate["label"])}</text>'
                      f'<rect x="{label_w}" y="{y + 3}" width="{x(score) - label_w:.1f}" height="{row - 8}" rx="3" '
                      f'fill="{colour}"/>'
-                     f'<line x1="{x(score - spread):.1f}" y1="{y + row / 2 - 1}" x2="{x(score + spread):.1f}" '
-                     f'y2="{y + row / 2 - 1}" stroke="#202124" stroke-width="1.5"/>'
+                     f'<path d="M{x(score - spread):.1f},{y + 8}v10M{x(score - spread):.1f},{y + 13}'
+                     f'H{x(score + spread):.1f}M{x(score + spread):.1f},{y + 8}v10" stroke="#3c4043" '
+                     f'stroke-width="1.4" fill="none"/>'
                      f'<text x="{label_w + bar_w + 8}" y="{y + 15}" font-size="12" fill="#202124">{score:.3f} ± '
                      f'{spread:.3f}{" ★" if candidate.get("chosen") else ""}</text>')
     parts.append("</svg>")

@@ -140,7 +140,8 @@ def cluster_report(run: dict, run_url: str, summary: dict | None = None) -> dict
     tasks = []
     for task in shown:
         node = nodes.get(task.task_id) or {}
-        tasks.append({"id": task.task_id, "task": task.name, "label": None, "group": None,
+        name = next((p for p in reversed(task.path) if p != "executor"), task.name)   # KFP's pod is `executor`
+        tasks.append({"id": task.task_id, "task": name, "label": None, "group": None,
                       "state": task.state, "duration": _seconds_between(node.get("startedAt"), node.get("finishedAt")),
                       "depends": [task.parent_id] if task.parent_id in known else []})
     failures = failed_tasks(shown)

@@ -247,3 +247,20 @@ def test_clean_considers_only_failed_runs_with_failed():
     runs = [LocalRun(Path(str(i)), {"state": s}) for i, s in enumerate(["FAILED", "SUCCEEDED", "INTERRUPTED"])]
     assert [r.folder.name for r in to_clean(runs, 0, True)] == ["0", "2"]
     assert [r.folder.name for r in to_clean(runs, 1, False)] == ["1", "2"]
+
+
+def test_a_cluster_runs_report_comes_from_its_api_data_and_links_the_kfp_ui():
+    """The run as the KFP API returns it, with the Argo workflow KFP stored (the stand-in of test_pipelines_run_view:
+    this machine runs no KFP backend)."""
+    from pipelines.run_report import cluster_report
+    from tests.argo_workflow import run_v2, wine_workflow
+
+    workflow = wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)").manifest()
+    run = {**run_v2("r1", "FAILED", workflow), "workflow": workflow}
+    url = "http://127.0.0.1:8080/#/runs/details/r1"
+    data = cluster_report(run, url, None)
+    html = report_html.render(data)
+    assert data["state"] == "FAILED" and data["failure"]["error"] == "Error (exit code 1)"
+    assert "What went wrong" in html and "Error (exit code 1)" in html and f'href="{url}"' in html
+    assert {t["state"] for t in data["tasks"]} >= {"SUCCEEDED", "FAILED"} and "executor</text>" not in html
+    assert parsed(html).fetched == [] and parsed(html).scripts == 0
