@@ -1,6 +1,6 @@
 """invoke's command line, a little kinder (a thin hook, invoke 3.0): a misspelled flag or task name gets the nearest
-right one suggested, `--help` works on tasks with a required argument, and every option's --help line says its type
-and default.
+right one suggested, `--help` works on tasks with a required argument, an optional positional argument (`inv report
+[RUN]`) can be given, and every option's --help line says its type and default.
 
 invoke reports an unknown token with `ParseMachine.error("No idea what '--neighbours' is!")`
 (invoke/parser/parser.py); `install()` wraps that method to add the suggestion. `HelpfulTask` is the `klass` of
@@ -49,6 +49,13 @@ def install() -> None:
     original = machine.error
 
     def error(self, msg: str) -> None:
+        found = UNKNOWN.match(msg)
+        if found and not found["token"].startswith("-") and self.context is not None:
+            # `inv report RUN`: a positional argument with a default (invoke only fills those without one)
+            free = [a for a in self.context.positional_args if a.value == a.default and not getattr(a, "given", 0)]
+            if free:
+                free[0].value, free[0].given = found["token"], True
+                return
         original(self, hint(msg, self))
 
     error.hinted = True

@@ -138,6 +138,20 @@ def _stack_client(stack: str | None):
     return endpoints, connect(endpoints)
 
 
+def _stack_for_run(run_id: str, stack: str | None):
+    """The stack's endpoints and client to look `run_id` up as a KFP run; one message when no stack is up."""
+    from laptop.stack import find_outputs
+    from pipelines.cluster_run import connect
+    from pipelines.endpoints import Endpoints
+
+    outputs = find_outputs(stack)
+    if outputs is None:
+        raise UserError(f"{run_id!r} is not a local run, and no stack is up to ask for a KFP run of that id",
+                        "`inv runs` lists the local runs (`latest` is the newest); `inv up` starts a stack")
+    endpoints = Endpoints.from_outputs(outputs)
+    return endpoints, connect(endpoints)
+
+
 def status(run_id: str, stack=None) -> None:
     """Print a run's task tree with states, and the error of each failed task (a local run's from its record)."""
     from pipelines.cluster_run import get_run
@@ -148,7 +162,7 @@ def status(run_id: str, stack=None) -> None:
     if is_local(DEFAULT_ROOT, run_id):
         show_status(DEFAULT_ROOT, run_id, console)
         return
-    endpoints, client = _stack_client(stack)
+    endpoints, client = _stack_for_run(run_id, stack)
     run = get_run(client, endpoints, run_id)
     console.print(task_tree(run))
     for task in failed_tasks(tasks_of(run)):
@@ -167,7 +181,7 @@ def logs(run_id: str, task=None, stack=None) -> None:
     if is_local(DEFAULT_ROOT, run_id):
         show_logs(DEFAULT_ROOT, run_id, task, console)
         return
-    endpoints, client = _stack_client(stack)
+    endpoints, client = _stack_for_run(run_id, stack)
     with_pods = [t for t in tasks_of(get_run(client, endpoints, run_id)) if t.pod_name]
     # A task matches by any name on its path, so `--task train-candidate` also finds pods nested under that task.
     chosen = [t for t in with_pods if task is None or task in t.path or task == t.label]
@@ -215,7 +229,7 @@ def report(run_id: str = "latest", open_it: bool = False, stack=None) -> Path:
     from pipelines.cluster_run import get_run, read_summary
     from pipelines.run_report import cluster_report
 
-    endpoints, client = _stack_client(stack)
+    endpoints, client = _stack_for_run(run_id, stack)
     run = get_run(client, endpoints, run_id)
     summary = read_summary(endpoints, (run.get("pipeline_spec") or {}).get("pipelineInfo", {}).get("name") or "",
                            run_id) if run.get("state") == "SUCCEEDED" else None

@@ -116,6 +116,9 @@ class RunKeeper:
         from pipelines.run_report import write_report
 
         folder = self.folder()
+        log = self.view.root / f"{folder.name}.log"
+        if self.view.log_path and Path(self.view.log_path).is_file() and Path(self.view.log_path) != log:
+            self.view.log_path = Path(self.view.log_path).replace(log)   # no task said where the run folder is
         tasks = self._instances(state)
         record = {"name": folder.name, "pipeline": self.pipeline_name, "state": state,
                   "started": self._wall.isoformat(timespec="seconds"),

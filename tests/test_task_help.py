@@ -69,3 +69,10 @@ def test_render_and_image_plan_say_what_needs_the_network(capsys):
     for name in ("render", "image-plan"):
         text = " ".join(invoke(capsys, name, "--help")[0].split())
         assert "needs the network once" in text and "--kfp-manifests" in text and "offline" in text
+
+
+def test_report_takes_its_optional_run_as_a_positional_argument(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        invoke(capsys, "report", "latest")
+    assert stopped.value.code == 1 and "no local runs under" in capsys.readouterr().err
