@@ -41,7 +41,7 @@ def test_every_task_has_help_with_types_and_defaults(capsys, name):
                                             (["stauts", "latest"], "Did you mean `inv status`?")])
 def test_a_misspelled_flag_or_task_suggests_the_right_one(capsys, typo, expected):
     out, err = invoke(capsys, *typo)
-    assert out == "" and f"No idea what '{typo[-2] if len(typo) > 2 else typo[0]}' is! {expected}" in err
+    assert out.strip() == "" and f"No idea what '{typo[-2] if len(typo) > 2 else typo[0]}' is! {expected}" in err
 
 
 @settings(deadline=None)
