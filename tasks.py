@@ -2,9 +2,15 @@
 
 Imports happen inside each task so that `inv --list` is instant and one area's dependency never breaks another's task.
 """
-from invoke import task
+import functools
+
+from invoke import task as invoke_task
 
 from kfp_laptop.errors import exit_on_user_error
+from laptop.cli_hints import HelpfulTask, install
+
+install()   # a misspelled flag or task name gets the right one suggested
+task = functools.partial(invoke_task, klass=HelpfulTask)   # --help shows each option's type and default
 
 
 @task(help={"stack": "stack name (default: <user>-<host>)", "yes": "skip the preview confirmation"})
@@ -29,16 +35,16 @@ def down(c, stack=None, purge=False, yes=False):
 
 @task(help={"local": "force the embedded local runner (kfp.local)",
             "target": "auto (cluster when a stack is up, else local), local or cluster",
-            "neighbors": "comma-separated n_neighbors candidates, e.g. 3,5,7",
-            "parallelism": "how many candidates are tuned at once",
-            "test_size": "held-out fraction, between 0 and 1",
-            "random_state": "seed for the split",
+            "neighbors": "comma-separated n_neighbors candidates, e.g. 3,5,7 (default 1,3,5,7,9,11,15)",
+            "parallelism": "how many candidates are tuned at once (default 3)",
+            "test_size": "held-out fraction, between 0 and 1 (default 0.25)",
+            "random_state": "seed for the split (default 42)",
             "containerized": "use the containerized components from the stack's registry (see inv build-components)",
-            "experiment": "KFP experiment name", "stack": "stack name (default: <user>-<host>)",
+            "experiment": "KFP experiment name (default kfp-laptop)", "stack": "stack name (default: <user>-<host>)",
             "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
-def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, test_size=None, random_state=None,
-             containerized=False, experiment=None, stack=None, verbose=False):
+def run_wine(c, local=False, target="auto", neighbors: str = None, parallelism: int = None, test_size: float = None,
+             random_state: int = None, containerized=False, experiment=None, stack=None, verbose=False):
     """Run the wine tuning pipeline, wait, and print the chosen model."""
     from pipelines.cli import run_wine as run
 
@@ -52,8 +58,8 @@ def run_wine(c, local=False, target="auto", neighbors=None, parallelism=None, te
             "experiment": "KFP experiment name", "stack": "stack name (default: <user>-<host>)",
             "verbose": "a local run shows kfp.local's whole output instead of the compact progress view"})
 @exit_on_user_error
-def run_quickstart(ctx, local=False, target="auto", a=None, b=None, c=None, experiment=None, stack=None,
-                   verbose=False):
+def run_quickstart(ctx, local=False, target="auto", a: int = None, b: int = None, c: int = None, experiment=None,
+                   stack=None, verbose=False):
     """Run the addition quickstart pipeline."""
     from pipelines.cli import run_quickstart as run
 
@@ -69,22 +75,54 @@ def compile_(c, out="out/pipelines"):
     compile_all(out)
 
 
-@task(help={"run_id": "KFP run id", "stack": "stack name (default: <user>-<host>)"})
+@task(help={"run_id": "a local run's name, `latest` (the newest local run) or a KFP run id",
+            "stack": "stack name, for a KFP run (default: <user>-<host>)"})
 @exit_on_user_error
 def status(c, run_id, stack=None):
-    """Print a run's task tree with states."""
+    """Print a run's tasks with their states (a local run's need no stack)."""
     from pipelines.cli import status as show
 
     show(run_id, stack=stack)
 
 
-@task(help={"run_id": "KFP run id", "task": "only this task's logs", "stack": "stack name (default: <user>-<host>)"})
+@task(help={"run_id": "a local run's name, `latest` (the newest local run) or a KFP run id",
+            "task": "only this task's logs, e.g. select-best or train-candidate[n_neighbors=7]",
+            "stack": "stack name, for a KFP run (default: <user>-<host>)"})
 @exit_on_user_error
 def logs(c, run_id, task=None, stack=None):
-    """Print the logs of a run's tasks (through the KFP UI server, no kubectl)."""
+    """Print the logs of a run's tasks (a local run's from its log file; a KFP run's through its UI server)."""
     from pipelines.cli import logs as show
 
     show(run_id, task=task, stack=stack)
+
+
+@task(help={"stack": "stack name (default: <user>-<host>)"})
+@exit_on_user_error
+def runs(c, stack=None):
+    """List the local runs, newest first, with state, start, duration and result (and the stack's runs if it is up)."""
+    from pipelines.cli import runs as show
+
+    show(stack=stack)
+
+
+@task(name="report", positional=["run_id"], help={"run_id": "a local run's name, `latest` (the default) or a KFP run id",
+                           "open": "also open it in the system's browser", "stack": "stack name, for a KFP run"})
+@exit_on_user_error
+def report_(c, run_id="latest", open=False, stack=None):
+    """Write a run's self-contained HTML report (DAG, candidates, metrics, confusion matrix) and print its path."""
+    from pipelines.cli import report as write
+
+    write(run_id, open_it=open, stack=stack)
+
+
+@task(help={"keep": "how many of the newest runs to keep (default 5; 0 with --failed)",
+            "failed": "delete only failed and interrupted runs"})
+@exit_on_user_error
+def clean(c, keep: int = None, failed=False):
+    """Delete old local runs (their folders and logs under local_outputs/) and say how much space that freed."""
+    from pipelines.cli import clean as run_clean
+
+    run_clean(keep=keep, failed=failed)
 
 
 @task(help={"readme": "write the diagram into README.md between its markers"})
@@ -96,7 +134,7 @@ def dag(c, readme=False):
     show(readme=readme)
 
 
-@task(help={"stack": "stack name"})
+@task(help={"stack": "stack name (default: <user>-<host>)"})
 @exit_on_user_error
 def doctor(c, stack=None):
     """Check the machine (before up) and the stack (after up); print the fix for each problem."""
@@ -105,26 +143,33 @@ def doctor(c, stack=None):
     run(stack=stack)
 
 
+MANIFESTS_HELP = ("a folder of upstream KFP manifests rendered elsewhere: works fully offline (default: render "
+                  "upstream's, which needs the network once per KFP version, then cached in ~/.cache/kfp-laptop)")
+
+
 @task(help={"out": "folder for the rendered YAML", "arch": "amd64 or arm64 (default: the host's)",
-            "kfp_manifests": "pre-rendered upstream folder (default: the cached render)"})
+            "kfp_manifests": MANIFESTS_HELP, "kfp_version": "KFP backend release (default: 2.17.0)"})
 @exit_on_user_error
 def render(c, out="out/render", arch=None, kfp_manifests=None, kfp_version=None):
-    """Write every Kubernetes object the stack would apply, as plain YAML, offline."""
+    """Write every Kubernetes object the stack would apply, as plain YAML (the first use of a KFP version needs the
+    network once, unless --kfp-manifests)."""
     from infra.render import render_to
 
     render_to(out, arch=arch, kfp_manifests=kfp_manifests, kfp_version=kfp_version)
 
 
-@task(help={"arch": "amd64 or arm64 (default: the host's)"})
+@task(help={"arch": "amd64 or arm64 (default: the host's)", "kfp_manifests": MANIFESTS_HELP,
+            "kfp_version": "KFP backend release (default: 2.17.0)"})
 @exit_on_user_error
 def image_plan(c, arch=None, kfp_manifests=None, kfp_version=None):
-    """Show, for every image, whether it runs natively, is substituted, or needs emulation on this arch."""
+    """Show, for every image, whether it runs natively, is substituted, or needs emulation on this arch (the first use
+    of a KFP version needs the network once, unless --kfp-manifests)."""
     from infra.render import print_image_plan
 
     print_image_plan(arch=arch, kfp_manifests=kfp_manifests, kfp_version=kfp_version)
 
 
-@task(help={"stack": "stack name"})
+@task(help={"stack": "stack name (default: <user>-<host>)"})
 @exit_on_user_error
 def build_components(c, stack=None):
     """Build the containerized components for the stack's arch and push them to its registry."""
@@ -133,7 +178,7 @@ def build_components(c, stack=None):
     build_and_push(stack=stack)
 
 
-@task(help={"stack": "stack name"})
+@task(help={"stack": "stack name (default: <user>-<host>)"})
 @exit_on_user_error
 def port_forward(c, stack=None):
     """For engine=existing: forward the KFP UI/API and MinIO to the configured 127.0.0.1 ports."""
@@ -142,7 +187,7 @@ def port_forward(c, stack=None):
     run(stack=stack)
 
 
-@task(help={"k": "only tests matching this expression",
+@task(help={"k": "only tests matching this expression (default: all)",
             "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
 def test(c, k=None, e2e=False):
     """Run the whole test suite (installs the infra, cluster and dev extras first if needed)."""

@@ -1,4 +1,8 @@
-"""`inv render` and `inv image-plan`: what the stack would install, offline, without a cluster or Pulumi.
+"""`inv render` and `inv image-plan`: what the stack would install, without a cluster or Pulumi.
+
+Offline once the upstream KFP manifests of the version are at hand: the first use of a version renders upstream's
+kustomize trees, which pull Argo from GitHub (network, once; then cached), unless `--kfp-manifests FOLDER` names a
+pre-rendered folder.
 
 Both read the same upstream source and run the same pure functions as the Pulumi program; only the generated
 credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov). Both stay
@@ -40,11 +44,21 @@ def render_config(arch: str | None, kfp_manifests: str | None, kfp_version: str 
                         "pass --arch amd64|arm64, --kfp-version X.Y.Z or --kfp-manifests FOLDER") from None
 
 
+def upstream(config: StackConfig):
+    """The upstream objects; a problem fetching them names this command's flag, not the stack's config key."""
+    try:
+        return load_upstream(config.kfp_version, config.kfp_manifests)
+    except UserError as err:
+        fix = (err.fix or "").replace("set kfp-laptop:kfpManifests to a pre-rendered folder",
+                                      "pass --kfp-manifests FOLDER (a pre-rendered folder)")
+        raise UserError(err.problem, fix.replace("set kfp-laptop:kfpManifests to a folder rendered elsewhere",
+                                                 "pass --kfp-manifests FOLDER (a folder rendered elsewhere)")) from None
+
+
 def stack_objects(config: StackConfig) -> list[list[dict]]:
     """The Kubernetes objects of the stack, one list per file of `FILES`, from the same pure functions the
     components register: KfpPlatform (cluster-scoped, then namespaced with the Secret), Watchdog, LocalRegistry."""
-    cluster_scoped, namespaced = patch_all(load_upstream(config.kfp_version, config.kfp_manifests),
-                                           PatchSettings.from_config(config))
+    cluster_scoped, namespaced = patch_all(upstream(config), PatchSettings.from_config(config))
     return [cluster_scoped, [artifact_secret(PLACEHOLDER, PLACEHOLDER), *namespaced],
             watchdog_objects(NAMESPACE, package_sources()),
             [local_registry_hosting(registry_spec(config))]]
@@ -73,7 +87,7 @@ def print_image_plan(arch: str | None = None, kfp_manifests: str | None = None,
                      kfp_version: str | None = None) -> None:
     """Every image of the stack's pods (KFP, MinIO, watchdog) and what runs on the cluster's architecture."""
     config = render_config(arch, kfp_manifests, kfp_version)
-    objects = patch_upstream(load_upstream(config.kfp_version, config.kfp_manifests), PatchSettings.from_config(config))
+    objects = patch_upstream(upstream(config), PatchSettings.from_config(config))
     plan = plan_images(objects + watchdog_objects(NAMESPACE, package_sources()), config.arch)
     table = Table(title=f"Images of KFP {config.kfp_version} on {config.arch}")
     table.add_column("image", overflow="fold")

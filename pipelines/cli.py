@@ -55,6 +55,7 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
         result = run_wine_locally(arguments, verbose=verbose)
         _print_wine_summary(result.summary)
         console.print(f"[bold]artifacts:[/] {result.run_folder}  (best model: {result.model_path})", highlight=False)
+        console.print(f"[bold]report:[/] {result.report}", highlight=False)
         return result.summary
     from pipelines.cluster_run import read_summary
     from pipelines.wine.components import components
@@ -89,8 +90,9 @@ def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experimen
     if endpoints is None:
         from pipelines.local_run import run_quickstart_locally
 
-        total = run_quickstart_locally(arguments, verbose=verbose)
+        total, report = run_quickstart_locally(arguments, verbose=verbose)
         console.print(f"[bold]sum:[/] {total}  (arguments {arguments}; c defaults to 10)", highlight=False)
+        console.print(f"[bold]report:[/] {report}", highlight=False)
         return total
     from pipelines.cluster_run import task_log
     from pipelines.quickstart import RESULT_TASK, logged_sum, quickstart_pipeline
@@ -136,12 +138,31 @@ def _stack_client(stack: str | None):
     return endpoints, connect(endpoints)
 
 
+def _stack_for_run(run_id: str, stack: str | None):
+    """The stack's endpoints and client to look `run_id` up as a KFP run; one message when no stack is up."""
+    from laptop.stack import find_outputs
+    from pipelines.cluster_run import connect
+    from pipelines.endpoints import Endpoints
+
+    outputs = find_outputs(stack)
+    if outputs is None:
+        raise UserError(f"{run_id!r} is not a local run, and no stack is up to ask for a KFP run of that id",
+                        "`inv runs` lists the local runs (`latest` is the newest); `inv up` starts a stack")
+    endpoints = Endpoints.from_outputs(outputs)
+    return endpoints, connect(endpoints)
+
+
 def status(run_id: str, stack=None) -> None:
-    """Print a run's task tree with states, and the error of each failed task."""
+    """Print a run's task tree with states, and the error of each failed task (a local run's from its record)."""
     from pipelines.cluster_run import get_run
+    from pipelines.local_commands import is_local, show_status
+    from pipelines.local_run import DEFAULT_ROOT
     from pipelines.run_view import failed_tasks, task_tree, tasks_of
 
-    endpoints, client = _stack_client(stack)
+    if is_local(DEFAULT_ROOT, run_id):
+        show_status(DEFAULT_ROOT, run_id, console)
+        return
+    endpoints, client = _stack_for_run(run_id, stack)
     run = get_run(client, endpoints, run_id)
     console.print(task_tree(run))
     for task in failed_tasks(tasks_of(run)):
@@ -150,11 +171,17 @@ def status(run_id: str, stack=None) -> None:
 
 
 def logs(run_id: str, task=None, stack=None) -> None:
-    """Print the logs of the run's task pods (only those of `task`, matched by name, if given)."""
+    """Print the logs of the run's task pods (only those of `task`, matched by name, if given); a local run's from
+    its log file."""
     from pipelines.cluster_run import get_run, pod_log
+    from pipelines.local_commands import is_local, show_logs
+    from pipelines.local_run import DEFAULT_ROOT
     from pipelines.run_view import tasks_of
 
-    endpoints, client = _stack_client(stack)
+    if is_local(DEFAULT_ROOT, run_id):
+        show_logs(DEFAULT_ROOT, run_id, task, console)
+        return
+    endpoints, client = _stack_for_run(run_id, stack)
     with_pods = [t for t in tasks_of(get_run(client, endpoints, run_id)) if t.pod_name]
     # A task matches by any name on its path, so `--task train-candidate` also finds pods nested under that task.
     chosen = [t for t in with_pods if task is None or task in t.path or task == t.label]
@@ -167,9 +194,72 @@ def logs(run_id: str, task=None, stack=None) -> None:
         console.print(pod_log(endpoints, item.pod_name, item.created_on), highlight=False, markup=False)
 
 
+def runs(stack=None) -> None:
+    """List the local runs (newest first), then the stack's runs when a stack is up."""
+    from laptop.stack import find_outputs
+    from pipelines.local_commands import show_runs
+    from pipelines.local_run import DEFAULT_ROOT
+
+    show_runs(DEFAULT_ROOT, console)
+    outputs = find_outputs(stack)
+    if outputs is None:
+        console.print("no stack is up, so there are no cluster runs to list (`inv up` creates one)")
+        return
+    from pipelines.cluster_run import _api_call, connect
+    from pipelines.endpoints import Endpoints
+
+    endpoints = Endpoints.from_outputs(outputs)
+    client = connect(endpoints)
+    listed = _api_call("list the runs", lambda: client.list_runs(page_size=20, sort_by="created_at desc"), endpoints)
+    console.print(f"[bold]runs on the stack's KFP[/] ({endpoints.kfp}), newest first:", highlight=False)
+    for run in (r.to_dict() for r in (listed.runs or [])):
+        console.print(f"  {run['run_id']}  {run.get('state') or ''}  {run.get('created_at') or ''}  "
+                      f"{run.get('display_name') or ''}", highlight=False)
+
+
+def report(run_id: str = "latest", open_it: bool = False, stack=None) -> Path:
+    """(Re)write a run's report.html and print its path; `open_it` opens it in the system's browser. A KFP run's
+    report is built from the API's data and written under local_outputs/cluster/."""
+    from pipelines.local_commands import is_local, make_report, open_in_browser
+    from pipelines.local_run import DEFAULT_ROOT
+
+    if is_local(DEFAULT_ROOT, run_id):
+        return make_report(DEFAULT_ROOT, run_id, console, open_it)
+    from pipelines import report_html
+    from pipelines.cluster_run import get_run, read_summary
+    from pipelines.run_report import cluster_report
+
+    endpoints, client = _stack_for_run(run_id, stack)
+    run = get_run(client, endpoints, run_id)
+    summary = read_summary(endpoints, (run.get("pipeline_spec") or {}).get("pipelineInfo", {}).get("name") or "",
+                           run_id) if run.get("state") == "SUCCEEDED" else None
+    path = DEFAULT_ROOT / "cluster" / run_id / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report_html.render(cluster_report(run, endpoints.run_url(run_id), summary)), encoding="utf-8")
+    console.print(f"[bold]report:[/] {path}", highlight=False)
+    if open_it:
+        open_in_browser(path, console)
+    return path
+
+
+def clean(keep=None, failed=False) -> int:
+    """Delete old local runs (the newest `keep` stay), or with `failed` only failed and interrupted ones."""
+    from pipelines.arguments import _number
+    from pipelines.local_commands import clean as run_clean
+    from pipelines.local_run import DEFAULT_ROOT
+
+    return run_clean(DEFAULT_ROOT, None if keep is None else _number("keep", keep, int, "3"), failed, console)
+
+
 def dag(readme: bool = False) -> str:
     """Print the wine DAG as Mermaid from the compiled IR; with `readme`, also write it into README.md."""
-    from pipelines.dag import README, mermaid_from_ir, readme_block, wine_ir, write_into_readme
+    from pipelines.dag import (
+        README,
+        mermaid_from_ir,
+        readme_block,
+        wine_ir,
+        write_into_readme,
+    )
 
     mermaid = mermaid_from_ir(wine_ir())
     print(readme_block(mermaid) if readme else mermaid)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.run_view import styled
@@ -215,6 +216,7 @@ class LocalProgress(io.TextIOBase):
         self.verbose = verbose
         self.lines: list[str] = []
         self.first_failure: int | None = None   # index in `lines` of the first task failure reported
+        self.events: list[tuple[float, TaskEvent]] = []   # (monotonic time, event): the run's record times tasks
         self.log_path: Path | None = None
         self.live: Live | None = None
         self._pending = ""
@@ -242,6 +244,7 @@ class LocalProgress(io.TextIOBase):
         event = parse_line(plain, self.root)
         if event is None:
             return
+        self.events.append((time.monotonic(), event))
         if event.kind == "failed" and self.first_failure is None:
             self.first_failure = len(self.lines) - 1
         changed = self.progress.apply(event)
@@ -300,11 +303,12 @@ class LocalProgress(io.TextIOBase):
         end = len(self.lines) if self.first_failure is None else self.first_failure + 1
         return self.lines[max(0, end - TAIL_LINES):end]
 
-    def report_failure(self, message: str) -> None:
-        """Print the failing task (named by kfp.local's failure `message`, else by its log) and the log before it."""
-        task = failing_task(message) or self.progress.failed_task or "unknown"
+    def report_failure(self, message: str, task: str | None = None) -> None:
+        """Print the failing `task` (else as kfp.local's failure `message` or its log names it) and the log before
+        it."""
+        task = task or failing_task(message) or self.progress.failed_task or "unknown"
         tail = self.tail()
-        self.console.print(f"[bold red]failed:[/] {task}; the last {len(tail)} log lines up to the failure:",
+        self.console.print(f"[bold red]failed:[/] {escape(task)}; the last {len(tail)} log lines up to the failure:",
                            highlight=False)
         self.console.rule(style="red")
         self.console.print("\n".join(tail), highlight=False, markup=False)

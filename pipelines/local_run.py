@@ -20,6 +20,7 @@ class WineResult:
     summary: dict          # hyperparameters, cv_accuracy, test_accuracy, test_f1_macro
     model_path: str
     run_folder: str        # this run's artifacts, under the pipeline root
+    report: str = ""       # the run's report.html
 
 
 def init_local(pipeline_root: Path = DEFAULT_ROOT) -> None:
@@ -35,34 +36,58 @@ def init_local(pipeline_root: Path = DEFAULT_ROOT) -> None:
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
 
 
-def run_pipeline(pipeline, arguments: dict, verbose: bool = False):
+@dataclass(frozen=True)
+class LocalOutcome:
+    outputs: object        # what the pipeline call returned (its outputs)
+    report: Path           # the run's report.html, beside its record (run.json), in its run folder
+
+
+def run_pipeline(pipeline, arguments: dict, verbose: bool = False, headline=None) -> LocalOutcome:
     """Run `pipeline` on kfp.local (after `init_local`), showing its progress and keeping its output in a log file
-    beside the run folder (`verbose`: show that output too); a failed task becomes a UserError."""
+    beside the run folder (`verbose`: show that output too); the run's record and report go into its folder,
+    `headline(outputs)` giving the record's result. A failed task becomes a UserError, Ctrl-C a KeyboardInterrupt
+    once the running tasks finished (see `pipelines.local_record`)."""
     from google.protobuf import json_format
     from kfp.local.config import LocalExecutionConfig
 
-    from pipelines.local_progress import LocalProgress, expected_tasks, plain_text
+    from pipelines.local_progress import (
+        LocalProgress,
+        expected_tasks,
+        failing_task,
+        plain_text,
+    )
+    from pipelines.local_record import RunKeeper
     from pipelines.warm_runner import session as warm_session
 
-    expected = expected_tasks(json_format.MessageToDict(pipeline.pipeline_spec), arguments)
-    view = LocalProgress(pipeline.name, expected, LocalExecutionConfig.instance.pipeline_root, verbose)
+    spec = json_format.MessageToDict(pipeline.pipeline_spec)
+    view = LocalProgress(pipeline.name, expected_tasks(spec, arguments), LocalExecutionConfig.instance.pipeline_root,
+                         verbose)
+    keeper = RunKeeper(pipeline.name, spec, arguments, view)
     failure = result = None
+    stopped = False
     try:
-        with view, warm_session(lambda line: view.console.print(line, highlight=False, markup=False)):
+        with view, warm_session(lambda line: view.console.print(line, highlight=False, markup=False)), keeper.watching():
             try:
                 result = pipeline(**arguments)
             except RuntimeError as err:
                 failure = plain_text(str(err))
-    except KeyboardInterrupt:   # Ctrl-C: inside a ParallelFor, kfp.local first runs the loop's remaining iterations
+    except KeyboardInterrupt:   # raised by the pipeline call itself (outside the main thread: no Ctrl-C handling)
+        stopped = True
+    if stopped or keeper.interrupted:
+        report = keeper.finish("INTERRUPTED", None)
         view.console.print(f"[bold]interrupted;[/] the partial run's log: {view.log_path}", highlight=False)
-        raise
+        view.console.print(f"[bold]report:[/] {report}", highlight=False)
+        raise KeyboardInterrupt
     if failure is not None:
-        view.report_failure(failure)
+        task = keeper.task_name(failing_task(failure) or view.progress.failed_task or "unknown")
+        view.report_failure(failure, task)
+        report = keeper.finish("FAILED", {"task": task, "error": failure, "log_tail": view.tail()})
+        view.console.print(f"[bold]log:[/] {view.log_path}", highlight=False)
+        raise UserError(f"the local run failed: task {task} failed",
+                        f"read the failing task's log printed above (or the report {report}), fix the cause, and "
+                        "run again")
     view.console.print(f"[bold]log:[/] {view.log_path}", highlight=False)
-    if failure is not None:
-        raise UserError(f"the local run failed: {failure}",
-                        "read the failing task's log printed above, fix the cause, and run again")
-    return result
+    return LocalOutcome(result, keeper.finish("SUCCEEDED", None, headline(result) if headline else None))
 
 
 def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROOT,
@@ -70,13 +95,18 @@ def run_wine_locally(arguments: WineArguments, pipeline_root: Path = DEFAULT_ROO
     """Run the wine pipeline; the LOCAL flavour uses the packages already in this venv (no per-task pip)."""
     init_local(pipeline_root)
     pipeline = build_wine_pipeline(components(flavour), parallelism=arguments.parallelism)
-    outputs = run_pipeline(pipeline, arguments.pipeline_arguments(), verbose).outputs
+    outcome = run_pipeline(pipeline, arguments.pipeline_arguments(), verbose,
+                           headline=lambda result: json.loads(Path(result.outputs["summary"].path).read_text()))
+    outputs = outcome.outputs.outputs
     summary_path = Path(outputs["summary"].path)     # <run folder>/evaluate-model/summary
     return WineResult(summary=json.loads(summary_path.read_text()), model_path=outputs["best_model"].path,
-                      run_folder=str(summary_path.parent.parent))
+                      run_folder=str(summary_path.parent.parent), report=str(outcome.report))
 
 
-def run_quickstart_locally(arguments: dict, pipeline_root: Path = DEFAULT_ROOT, verbose: bool = False) -> int:
-    """Run the addition pipeline; returns its sum."""
+def run_quickstart_locally(arguments: dict, pipeline_root: Path = DEFAULT_ROOT,
+                           verbose: bool = False) -> tuple[int, Path]:
+    """Run the addition pipeline; returns its sum and the run's report."""
     init_local(pipeline_root)
-    return int(run_pipeline(build_quickstart_pipeline(LOCAL), arguments, verbose).output)
+    outcome = run_pipeline(build_quickstart_pipeline(LOCAL), arguments, verbose,
+                           headline=lambda result: {"sum": int(result.output)})
+    return int(outcome.outputs.output), outcome.report

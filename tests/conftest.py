@@ -77,3 +77,42 @@ def readiness_api(serve, monkeypatch) -> ReadinessApi:
     api.server = serve(api)
     monkeypatch.setenv("KFP_LAPTOP_KUBECONFIG", kubeconfig_for(api.server))
     return api
+
+
+@pytest.fixture(scope="session")
+def wine_run(tmp_path_factory):
+    """THE wine run of the suite, on the local runner with the backend's metadata hand-over: 2 candidates (2 loop iterations of 2 tasks each), both at once.
+    Returns (summary, printed output, the folder it ran in)."""
+    from pipelines import cli
+    from tests.support.backend import hand_over_like_the_backend
+    from tests.support.runs import captured
+
+    folder = tmp_path_factory.mktemp("wine")
+    with pytest.MonkeyPatch.context() as patch:
+        hand_over_like_the_backend(patch)   # artifact metadata passed between tasks as the KFP backend passes it
+        summary, output = captured(cli.run_wine, patch, folder, local=True, neighbors="5,9", parallelism="2",
+                                   test_size="0.25", random_state="42")
+    return summary, output, folder
+
+
+@pytest.fixture(scope="session")
+def failed_wine_run(tmp_path_factory):
+    """A real wine run whose data validation fails (min_class_fraction 0.5: no class is half the rows), so it stops
+    after two tasks. Returns (the UserError, printed output, the folder it ran in)."""
+    import contextlib
+    import io
+
+    from kfp_laptop.errors import UserError
+    from pipelines.local_run import init_local, run_pipeline
+    from pipelines.packaging import LOCAL
+    from pipelines.wine.components import components
+    from pipelines.wine.pipeline import build_wine_pipeline
+
+    folder = tmp_path_factory.mktemp("failed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        init_local(folder / "local_outputs")
+        with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
+            run_pipeline(build_wine_pipeline(components(LOCAL), parallelism=1),
+                         {"neighbors": [3, 5], "min_class_fraction": 0.5})
+    return caught.value, output.getvalue(), folder

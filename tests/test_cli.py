@@ -88,8 +88,19 @@ def test_invalid_quickstart_argument(nothing_may_run):
     assert caught.value.problem == "-b must be an integer, got 'two'" and caught.value.fix == "pass e.g. -b 3"
 
 
-@pytest.mark.parametrize("call", [lambda: cli.run_wine(target="cluster"), lambda: cli.run_quickstart(target="cluster"),
-                                  lambda: cli.status("some-run"), lambda: cli.logs("some-run")])
+@pytest.mark.parametrize("call", [lambda: cli.status("some-run"), lambda: cli.logs("some-run"),
+                                  lambda: cli.report("some-run")])
+def test_a_run_that_is_neither_local_nor_on_a_stack_is_one_message(monkeypatch, tmp_path, call):
+    """Real `laptop.stack` code, no `pulumi` on PATH: no stack can hold the run, and no local run has that name."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))
+    with pytest.raises(UserError) as caught:
+        call()
+    assert caught.value.problem == "'some-run' is not a local run, and no stack is up to ask for a KFP run of that id"
+    assert "inv runs" in caught.value.fix
+
+
+@pytest.mark.parametrize("call", [lambda: cli.run_wine(target="cluster"), lambda: cli.run_quickstart(target="cluster")])
 def test_cluster_commands_without_the_pulumi_cli(monkeypatch, call):
     """Real `laptop.stack` code: with no `pulumi` on PATH, a cluster target is an error, never a silent local run."""
     monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))

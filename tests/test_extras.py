@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from laptop import extras
 from kfp_laptop.errors import UserError
+from laptop import extras
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -155,8 +155,8 @@ def test_a_failing_loop_iteration_is_counted_and_named(fussy_loop_run):
     output, error, _, _ = fussy_loop_run
     assert "] fussy  RUNNING (0/3 done, 1 running)" in output
     assert "] fussy  FAILED (1/3 done, 1 failed)" in output
-    assert "failed: fussy inside for-loop-1-iteration-1; the last 40 log lines up to the failure:" in output
-    assert "the local run failed" in error.problem and "'fussy' inside 'for-loop-1-iteration-1'" in error.problem
+    assert "failed: fussy[n=2]; the last 40 log lines up to the failure:" in output   # the iteration's value
+    assert error.problem == "the local run failed: task fussy[n=2] failed" and "fussy inside" not in output
     assert "\x1b[" not in error.problem
 
 

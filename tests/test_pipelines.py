@@ -5,7 +5,6 @@ Metadata's shapes, numbers as float64), so what passes here does not fail on a c
 import contextlib
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -16,28 +15,7 @@ import yaml
 from pipelines import cli
 from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
 from tests.support.backend import hand_over_like_the_backend
-from tests.support.tools import without
-
-
-def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
-    """Run a cli function in `folder` with no `pulumi` on PATH (so no stack is up); returns (result, output)."""
-    monkeypatch.chdir(folder)
-    monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        result = call(**kwargs)
-    return result, output.getvalue()
-
-
-@pytest.fixture(scope="session")
-def wine_run(tmp_path_factory):
-    """THE wine run of the suite: the local runner, 2 candidates (2 loop iterations of 2 tasks each), both at once."""
-    folder = tmp_path_factory.mktemp("wine")
-    with pytest.MonkeyPatch.context() as patch:
-        hand_over_like_the_backend(patch)
-        summary, output = _captured(cli.run_wine, patch, folder, local=True, neighbors="5,9", parallelism="2",
-                                    test_size="0.25", random_state="42")
-    return summary, output, folder
+from tests.support.runs import captured
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +24,7 @@ def quickstart_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("quickstart")
     with pytest.MonkeyPatch.context() as patch:
         hand_over_like_the_backend(patch)
-        total, output = _captured(cli.run_quickstart, patch, folder, a="1", b="2")
+        total, output = captured(cli.run_quickstart, patch, folder, a="1", b="2")
     return total, output
 
 
