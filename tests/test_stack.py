@@ -1,6 +1,6 @@
 """The stack-per-laptop workflow's own decisions: stack name, detected defaults, passphrase file, purge safety,
 port-forward commands, and the errors a laptop without the Pulumi CLI gets (a PATH holding only the tools a test puts
-there, as small scripts)."""
+there, as small scripts: the shared `fake_tools` fixture)."""
 from __future__ import annotations
 
 import stat
@@ -15,6 +15,7 @@ from laptop.errors import UserError
 from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
                          sanitize_stack_name)
 from laptop.passphrase import ensure_passphrase_file, passphrase_env
+from laptop.outputs import HOST_URL_OUTPUTS, StackOutputs
 from laptop.port_forward import port_forward_commands
 
 
@@ -24,19 +25,6 @@ def home(tmp_path, monkeypatch):
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "kfp-home"
-
-
-@pytest.fixture
-def bin_dir(tmp_path, monkeypatch):
-    """A PATH holding only the tools a test puts there (as small scripts)."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    monkeypatch.setenv("PATH", str(folder))
-
-    def add(name: str, body: str = "exit 0"):
-        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
-        (folder / name).chmod(0o755)
-    return add
 
 
 @pytest.mark.parametrize("user,host,name", [("alice", "alice-mbp.local", "alice-alice-mbp"),
@@ -103,38 +91,53 @@ def test_missing_passphrase_is_a_user_error_unless_the_user_set_their_own(home, 
     assert passphrase_env(create=False) == {}
 
 
-def test_without_pulumi_cli_there_are_no_outputs_to_find(bin_dir):
+def test_without_pulumi_cli_there_are_no_outputs_to_find(fake_tools):
     assert stack.find_outputs() is None
     assert stack.find_outputs("someone-else") is None
 
 
 @pytest.mark.parametrize("call", [lambda: stack.stack_outputs(), lambda: stack.up(yes=True),
                                   lambda: stack.down(yes=True), lambda: stack.port_forward()])
-def test_without_pulumi_cli_commands_say_how_to_install_it(bin_dir, call):
+def test_without_pulumi_cli_commands_say_how_to_install_it(fake_tools, call):
     with pytest.raises(UserError) as err:
         call()
     assert "Pulumi CLI" in err.value.problem and "get.pulumi.com" in err.value.fix
 
 
-def test_missing_engine_binary_is_named_with_its_install_command(bin_dir):
-    bin_dir("docker")
+def test_every_missing_tool_is_named_at_once_with_its_install_command(fake_tools):
     with pytest.raises(UserError) as err:
         require_tools("k3d")
-    assert "`k3d` is not installed" in err.value.problem and "brew install k3d" in err.value.fix
-    bin_dir("k3d")
+    assert err.value.problem == \
+        "not installed (engine k3d needs them): the Pulumi CLI (`pulumi`), Docker (`docker`), k3d"
+    assert all(hint in err.value.fix for hint in ("get.pulumi.com", "Docker Desktop", "brew install k3d"))
+    fake_tools("docker")
+    fake_tools("pulumi")
+    with pytest.raises(UserError) as err:
+        require_tools("k3d")
+    assert err.value.problem == "not installed (engine k3d needs them): k3d"
+    fake_tools("k3d")
     require_tools("k3d")
 
 
-def test_docker_installed_but_stopped_says_to_start_it(bin_dir):
-    bin_dir("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+def test_without_an_engine_chosen_either_kind_or_k3d_will_do(fake_tools):
+    with pytest.raises(UserError) as err:
+        require_tools(None)
+    assert err.value.problem.endswith("Docker (`docker`), kind or k3d") and "brew install k3d" in err.value.fix
+    for tool in ("pulumi", "docker", "k3d"):
+        fake_tools(tool)
+    require_tools(None)
+
+
+def test_docker_installed_but_stopped_says_to_start_it(fake_tools):
+    fake_tools("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
     with pytest.raises(UserError, match="not running"):
         require_docker_running()
-    bin_dir("docker", "echo 27.3.1")
-    require_docker_running()
+    fake_tools("docker", """echo '{"ServerVersion": "27.3.1", "Architecture": "x86_64"}'""")
+    assert require_docker_running()["ServerVersion"] == "27.3.1"
 
 
-def test_docker_refusing_the_user_says_to_join_the_docker_group(bin_dir):
-    bin_dir("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
+def test_docker_refusing_the_user_says_to_join_the_docker_group(fake_tools):
+    fake_tools("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
                       "unix:///var/run/docker.sock' >&2; exit 1")
     with pytest.raises(UserError) as err:
         require_docker_running()
@@ -159,7 +162,7 @@ OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:18080", "minio_endpoint": "http://1
 
 
 def test_port_forward_serves_the_stacks_ports_on_loopback_only():
-    kfp, minio = port_forward_commands(OUTPUTS)
+    kfp, minio = port_forward_commands(StackOutputs.parse(OUTPUTS, ("cluster", *HOST_URL_OUTPUTS)))
     for cmd in (kfp, minio):
         assert cmd[:5] == ["kubectl", "--context", "team-ctx", "--namespace", "kubeflow"]
         assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
@@ -194,12 +197,12 @@ def test_busy_ports_are_found_on_loopback():
         assert busy_ports({"kfpPort": taken, "minioPort": free}) == {"kfpPort": taken}
 
 
-def test_forwards_that_exit_are_restarted_until_ctrl_c(bin_dir, tmp_path, monkeypatch):
+def test_forwards_that_exit_are_restarted_until_ctrl_c(fake_tools, tmp_path, monkeypatch):
     """Real processes (a stand-in `kubectl` that exits at once, as a forward does when its pod restarts)."""
     import laptop.port_forward as forwarding
 
     log = tmp_path / "forwards.log"
-    bin_dir("kubectl", f'echo "$*" >> {log}')
+    fake_tools("kubectl", f'echo "$*" >> {log}')
     ticks, real_sleep = iter(range(3)), forwarding.time.sleep
 
     def sleep(_seconds):
@@ -207,7 +210,21 @@ def test_forwards_that_exit_are_restarted_until_ctrl_c(bin_dir, tmp_path, monkey
             raise KeyboardInterrupt
         real_sleep(0.2)   # let the stand-ins exit so they count as ended
     monkeypatch.setattr(forwarding.time, "sleep", sleep)
+    monkeypatch.setattr(forwarding, "STEADY_SECONDS", 0)   # each exit counts as a pod restart, not a failure
     commands = [["kubectl", "port-forward", "service/a", "1:1"], ["kubectl", "port-forward", "service/b", "2:2"]]
     forwarding.keep_forwarding(commands, restart_delay=0)
     started = log.read_text().splitlines()
     assert started.count("port-forward service/a 1:1") >= 2 and started.count("port-forward service/b 2:2") >= 2
+
+
+def test_a_forward_that_keeps_failing_stops_with_kubectls_message(fake_tools):
+    """A stand-in `kubectl` that fails at once, as with a wrong context: named once, not restarted forever."""
+    import laptop.port_forward as forwarding
+
+    fake_tools.fails("kubectl", 'error: context "team-ctx" does not exist')
+    commands = [["kubectl", "--context", "team-ctx", "port-forward", "service/ml-pipeline-ui", "18080:80"]]
+    with pytest.raises(UserError) as err:
+        forwarding.keep_forwarding(commands, restart_delay=0.05)
+    assert err.value.problem == ("`kubectl port-forward service/ml-pipeline-ui 18080:80` keeps exiting at once "
+                                 '(3 times): error: context "team-ctx" does not exist')
+    assert "kubectl --context team-ctx -n kubeflow get svc" in err.value.fix

@@ -5,12 +5,12 @@ from __future__ import annotations
 from infra import topology as t
 from infra.manifests.objects import ManifestMismatch, find, find_all, pod_spec
 
-UI_SERVICE = "ml-pipeline-ui"
+UI_SERVICE = t.KFP_UI_SERVICE
 # Servers that only talk SQL/gRPC/HTTP to each other; their ServiceAccounts have no Role bound.
 NO_API_ACCESS = ("mysql", "metadata-grpc-deployment", "metadata-envoy-deployment", "ml-pipeline-visualizationserver")
 # Workloads only KFP's own server pods may reach. MySQL keeps upstream's empty root password (see README, section KFP):
 # pipeline pods, which run user code, cannot connect to it. Its probes run inside the pod, so they are unaffected.
-KFP_SERVERS = {"application-crd-id": "kubeflow-pipelines"}
+KFP_SERVERS = t.KFP_LABELS
 ONLY_FROM_KFP = ("mysql",)
 
 
@@ -43,7 +43,7 @@ def network_policies(objects: list[dict]) -> None:
         objects.append({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name, "namespace": workload["metadata"]["namespace"],
-                         "labels": {"application-crd-id": "kubeflow-pipelines"}},
+                         "labels": dict(t.KFP_LABELS)},
             "spec": {"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"],
                      "ingress": [_rule(workload["metadata"]["name"], ports)] if ports else []}})
 

@@ -8,6 +8,7 @@ With --service-proxy (engine existing, where no host port is published) KFP is a
 from __future__ import annotations
 
 import argparse
+import http.client
 import sys
 import time
 import urllib.error
@@ -18,8 +19,8 @@ import yaml
 from infra import topology
 from infra.readiness.assess import Tracker, assess
 
-HEALTHZ = "apis/v2beta1/healthz"
-UI_SERVICE = "ml-pipeline-ui:80"
+HEALTHZ = topology.KFP_HEALTHZ_PATH
+UI_SERVICE = f"{topology.KFP_UI_SERVICE}:{topology.KFP_UI_PORT}"
 
 
 def _clients():
@@ -35,7 +36,7 @@ def _answers_directly(endpoint: str) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/{HEALTHZ}", timeout=5) as response:
             return response.status == 200
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
         return False
 
 
