@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from infra.data_dir import claim_problem
+
 PROJECT = "kfp-laptop"
 ENGINES = ("kind", "k3d", "existing")
 ARCHES = ("amd64", "arm64")
@@ -197,10 +199,10 @@ def _manifests(raw: Mapping[str, Any]) -> Path | None:
 
 
 def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
-    value = _value(raw, "dataDir")
+    value = _text(raw, "dataDir")
     if not value:
         return default_data_dir(stack)
-    path = _user_path(str(value)).resolve()
+    path = _user_path(value).resolve()
     if path in (Path(path.anchor), Path.home().resolve()):
         raise ConfigError("dataDir", value, "a folder of its own (not / or your home folder): "
                                             "`inv down --purge` deletes it")
@@ -208,7 +210,27 @@ def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
         raise ConfigError("dataDir", value, "a path without ':' (Docker and k3d volume specs split on it)")
     if path.exists() and not path.is_dir():
         raise ConfigError("dataDir", value, "a folder (this path is a file)")
+    if path.is_relative_to(PROJECT_ROOT) and not _git_ignored(path):
+        raise ConfigError("dataDir", value, "a folder outside the repository, or one git ignores (MySQL, MinIO "
+                                            "and registry data must never be committed)")
+    problem = claim_problem(path)
+    if problem:
+        raise ConfigError("dataDir", value, f"a new or empty folder, or one kfp-laptop created: {problem}")
     return path
+
+
+def _git_ignored(path: Path) -> bool:
+    """Whether git ignores `path` in this repository (False when git cannot say: the safe answer)."""
+    import subprocess
+
+    if not (PROJECT_ROOT / ".git").exists():
+        return True   # not a git checkout: there is no repository to commit the data into
+    try:
+        done = subprocess.run(["git", "-C", str(PROJECT_ROOT), "check-ignore", "-q", "--no-index", f"{path}/"],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None = None) -> StackConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+from typing import Callable
 
 from infra import topology
 from laptop.errors import UserError
@@ -71,7 +72,8 @@ class _Forward:
         self.errors.close()
 
 
-def keep_forwarding(commands: list[list[str]], restart_delay: float = 2.0) -> None:
+def keep_forwarding(commands: list[list[str]], restart_delay: float = 2.0,
+                    sleep: Callable[[float], None] = time.sleep) -> None:
     """Run every forward; restart one that exits (a pod restart ends it) until Ctrl-C stops them all. One that keeps
     failing at once stops everything with kubectl's message."""
     forwards: list[_Forward] = []
@@ -79,7 +81,7 @@ def keep_forwarding(commands: list[list[str]], restart_delay: float = 2.0) -> No
         forwards.extend(_Forward(cmd) for cmd in commands)
         print("forwarding (Ctrl-C stops): " + ", ".join(" ".join(cmd[-2:]) for cmd in commands), flush=True)
         while True:
-            time.sleep(restart_delay)
+            sleep(restart_delay)
             for forward in forwards:
                 forward.restart_if_ended()
     except KeyboardInterrupt:

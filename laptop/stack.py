@@ -262,18 +262,18 @@ def summary(outputs: dict[str, Any]) -> str:
 
 def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> None:
     """`pulumi destroy` this laptop's stack; with `purge`, also delete its dataDir (run history, artifacts, images)."""
-    from laptop.data_dir import purge_data_dir
+    from laptop.data_dir import purge_data_dir, purgeable
 
     _require_pulumi()
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = _validated(_raw_config(selected, name), name)
+    purge = purge and purgeable(config.data_dir)   # refused before anything is destroyed
     what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
-    _confirm(what + (f" and delete {config.data_dir}?" if purge else "?"), yes)
+    _confirm(what + (f" and delete kfp-laptop's data in {config.data_dir}?" if purge else "?"), yes)
     with _pulumi_step("destroy", name, "fix what it names, then run `inv down` again"):
         selected.destroy(on_output=_print_line, color="always")
-    if purge:
-        purge_data_dir(config.data_dir)
+    if purge and purge_data_dir(config.data_dir):
         print(f"deleted {config.data_dir}", flush=True)
 
 

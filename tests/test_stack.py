@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import stat
 import sys
+import time
 
 import pytest
 
-from infra.cluster.engine import DATA_DIR_MARKER
 from laptop import stack
-from laptop.data_dir import purge_data_dir
 from laptop.errors import UserError
 from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
                          sanitize_stack_name)
@@ -144,17 +143,6 @@ def test_docker_refusing_the_user_says_to_join_the_docker_group(fake_tools):
     assert "permission denied" in err.value.problem and "usermod -aG docker" in err.value.fix
 
 
-def test_purge_deletes_only_a_data_dir_this_project_created(tmp_path):
-    data = tmp_path / "data"
-    assert purge_data_dir(data) is False
-    (data / "minio").mkdir(parents=True)
-    with pytest.raises(UserError, match="no .kfp-laptop-data marker"):
-        purge_data_dir(data)
-    assert data.is_dir()
-    (data / DATA_DIR_MARKER).touch()
-    assert purge_data_dir(data) is True and not data.exists()
-
-
 OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:18080", "minio_endpoint": "http://127.0.0.1:19000",
            "minio_console": "http://127.0.0.1:19001", "registry": "localhost:15001",
            "minio_access_key": "AKIA-not-shown", "minio_secret_key": "s3cr3t-not-shown",
@@ -203,16 +191,15 @@ def test_forwards_that_exit_are_restarted_until_ctrl_c(fake_tools, tmp_path, mon
 
     log = tmp_path / "forwards.log"
     fake_tools("kubectl", f'echo "$*" >> {log}')
-    ticks, real_sleep = iter(range(3)), forwarding.time.sleep
+    ticks = iter(range(3))
 
     def sleep(_seconds):
         if next(ticks, None) is None:
             raise KeyboardInterrupt
-        real_sleep(0.2)   # let the stand-ins exit so they count as ended
-    monkeypatch.setattr(forwarding.time, "sleep", sleep)
+        time.sleep(0.2)   # let the stand-ins exit so they count as ended
     monkeypatch.setattr(forwarding, "STEADY_SECONDS", 0)   # each exit counts as a pod restart, not a failure
     commands = [["kubectl", "port-forward", "service/a", "1:1"], ["kubectl", "port-forward", "service/b", "2:2"]]
-    forwarding.keep_forwarding(commands, restart_delay=0)
+    forwarding.keep_forwarding(commands, restart_delay=0, sleep=sleep)
     started = log.read_text().splitlines()
     assert started.count("port-forward service/a 1:1") >= 2 and started.count("port-forward service/b 2:2") >= 2
 

@@ -257,6 +257,21 @@ def test_down_destroys_and_purge_deletes_the_data_dir(laptop, monkeypatch):
     assert not data.exists()
 
 
+def test_purge_refuses_a_data_dir_holding_files_kfp_laptop_did_not_write_and_destroys_nothing(laptop, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    data = laptop.tmp / "data"
+    (data / "mysql").mkdir(parents=True)
+    (data / DATA_DIR_MARKER).touch()
+    (data / "thesis.tex").write_text("years of work")
+    laptop.stacks["alice"] = FakeStack("alice", config={"dataDir": str(data)})
+    with pytest.raises(UserError) as err:
+        stack.down(stack="alice", purge=True, yes=True)
+    assert err.value.problem == f"refusing to delete {data}: it also holds thesis.tex, which kfp-laptop did not write"
+    assert "nothing was deleted" in err.value.fix and "sudo" not in err.value.fix and "rm -rf" not in err.value.fix
+    assert laptop.stacks["alice"].calls == [], "refused before the stack was destroyed"
+    assert (data / "thesis.tex").read_text() == "years of work" and (data / "mysql").is_dir()
+
+
 def test_port_forward_is_not_needed_when_the_cluster_publishes_ports(laptop, monkeypatch, capsys):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
     laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
