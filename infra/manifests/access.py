@@ -1,5 +1,5 @@
-"""Who reaches what: the KFP UI/API as a NodePort (published by the cluster on 127.0.0.1), and no API token in pods
-that never call the Kubernetes API."""
+"""Who reaches what: the KFP UI/API as a NodePort (published by the cluster on 127.0.0.1; none on a shared
+`existing` cluster), and no API token in pods that never call the Kubernetes API."""
 from __future__ import annotations
 
 from infra import topology as t
@@ -21,6 +21,23 @@ def expose_ui(objects: list[dict]) -> None:
         raise ManifestMismatch([f"exactly one port on Service {UI_SERVICE} (found {len(ports)})"])
     service["spec"]["type"] = "NodePort"
     ports[0]["nodePort"] = t.KFP_NODE_PORT
+
+
+def expose(objects: list[dict], engine: str) -> None:
+    """kind/k3d: the UI/API as a NodePort, which the cluster publishes on 127.0.0.1 only. `existing`, a shared
+    cluster: nothing is reachable from outside it, every NodePort or LoadBalancer Service (MinIO's, upstream's)
+    becomes ClusterIP, and `inv port-forward` serves the UI, the API and MinIO on 127.0.0.1."""
+    if engine != "existing":
+        expose_ui(objects)
+        return
+    for service in find_all(objects, "Service"):
+        spec = service.get("spec") or {}
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            spec["type"] = "ClusterIP"
+            for port in spec.get("ports", []):
+                port.pop("nodePort", None)
+            for key in ("externalTrafficPolicy", "loadBalancerSourceRanges", "allocateLoadBalancerNodePorts"):
+                spec.pop(key, None)
 
 
 def drop_unused_tokens(objects: list[dict]) -> None:
