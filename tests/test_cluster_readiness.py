@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import types
 from urllib.parse import unquote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -134,7 +135,7 @@ class StandIn:
 @pytest.fixture
 def stand_in(monkeypatch):
     server = StandIn()
-    monkeypatch.setenv("KFP_LAPTOP_KUBECONFIG", server.kubeconfig())
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(read=server.kubeconfig))   # as the step hands it
     yield server
     server.server.shutdown()
 
@@ -163,13 +164,13 @@ def test_module_runs_as_the_stack_runs_it(stand_in):
     stand_in.deployments, stand_in.kfp_status = [deployment("ml-pipeline", 0)], 503
     result = subprocess.run([sys.executable, "-m", "infra.readiness", "--endpoint", stand_in.url,
                              "--interval", "0.05", "--timeout", "0.5"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ})
+                            text=True, timeout=60, env={**os.environ}, input=stand_in.kubeconfig())
     assert result.returncode == 1
     assert "KFP is not ready" in result.stderr and "Deployments not available: ml-pipeline" in result.stderr
 
 
-def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_environment(stand_in, tmp_path):
-    """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig in the environment."""
+def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_on_its_stdin(stand_in, tmp_path):
+    """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig on standard input."""
     from infra.components.readiness import readiness_command
     from infra.config import from_raw
 
@@ -179,7 +180,7 @@ def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_enviro
     port = stand_in.url.rsplit(":", 1)[1]
     step = readiness_command(from_raw({"kfpPort": port, "dataDir": str(tmp_path)}))
     result = subprocess.run(["/bin/sh", "-c", step], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-                            env={"PATH": "/usr/bin:/bin", "KFP_LAPTOP_KUBECONFIG": yaml.safe_dump(kubeconfig)})
+                            env={"PATH": "/usr/bin:/bin"}, input=yaml.safe_dump(kubeconfig))
     assert result.returncode == 0, result.stderr
     assert "KFP answers" in result.stderr
     assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))

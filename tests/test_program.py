@@ -115,7 +115,8 @@ def test_up_ends_with_the_readiness_check_on_kfp_endpoint(engine, kfp_fixture):
     wait = commands(run)["readiness-wait"]
     assert "-m infra.readiness --endpoint http://127.0.0.1:18080" in wait["create"]
     assert ("--service-proxy" in wait["create"]) == (engine == "existing")
-    assert SECRET_SIG in wait["environment"], "the kubeconfig handed to the check stays secret"
+    assert SECRET_SIG in wait["stdin"], "the kubeconfig handed to the check stays secret"
+    assert "environment" not in wait, "no kubeconfig in a command's environment"
 
 
 BAD_CONFIGS = [

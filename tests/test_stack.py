@@ -75,6 +75,16 @@ def test_loosened_passphrase_file_is_tightened(home):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_passphrase_folder_that_existed_with_loose_modes_is_tightened(home):
+    home.mkdir(mode=0o755)
+    home.chmod(0o777)
+    (home / "passphrase").write_text("kept\n")
+    (home / "passphrase").chmod(0o666)
+    path = ensure_passphrase_file()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "kept\n"
+
+
 def test_a_passphrase_home_that_cannot_be_created_is_a_user_error(home, monkeypatch):
     home.parent.joinpath("a-file").write_text("")
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(home.parent / "a-file" / "kfp-home"))
