@@ -20,8 +20,10 @@ from laptop.host import (ENGINE_TOOLS, INSTALL_HINTS, busy_ports, default_stack_
                          require_docker_running, require_tools)
 from laptop.outputs import HOST_URL_OUTPUTS, ClusterOutput, StackOutputs
 from laptop.passphrase import passphrase_env
+from laptop.pulumi_cli import bounded_command
 from laptop.stack_file import own_settings
-from laptop.tools import QUICK_SECONDS, TIMED_OUT, run_tool
+from laptop import tools
+from laptop.tools import TIMED_OUT, run_tool
 
 
 def _auto():
@@ -39,7 +41,8 @@ def _require_pulumi() -> None:
 def _options(env: dict[str, str]):
     auto = _auto()
     return auto.LocalWorkspaceOptions(work_dir=str(PROJECT_ROOT), secrets_provider="passphrase",
-                                      env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env})
+                                      env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env},
+                                      pulumi_command=bounded_command())
 
 
 BACKEND_FIX = ("check that the state backend (`backend.url` in Pulumi.yaml, or PULUMI_BACKEND_URL) exists and is "
@@ -241,7 +244,7 @@ def _require_cluster(config: StackConfig, cluster: ClusterOutput | None, name: s
     up_on = engine_for(replace(config, engine=cluster.engine, cluster_name=cluster.name))
     result = run_tool(["/bin/sh", "-c", up_on.exists_command()])
     if result.returncode == TIMED_OUT:
-        raise UserError(f"`{cluster.engine}` did not answer within {QUICK_SECONDS} s when asked whether cluster "
+        raise UserError(f"`{cluster.engine}` did not answer within {tools.QUICK_SECONDS:g} s when asked whether cluster "
                         f"`{cluster.name}` exists, and was stopped",
                         "check that Docker answers (`docker info`), then run `inv up` again")
     if result.returncode != 0:

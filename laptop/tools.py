@@ -15,18 +15,19 @@ NOT_FOUND, CANNOT_RUN, TIMED_OUT = 127, 126, 124   # the shell's own codes for t
 QUICK_SECONDS = 20       # a query (`docker info`, `kind version`, `kind get clusters`) answers within seconds
 
 
-def run_tool(argv: Sequence[str], timeout: float = QUICK_SECONDS, input: str | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_tool(argv: Sequence[str], timeout: float | None = None, input: str | None = None,
+             env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess:
     """Run `argv` and capture its text output; a missing binary (127), one that cannot be executed (126) or one
-    that did not finish within `timeout` (124, killed) is a result too, never an exception."""
+    that did not finish within `timeout` (default `QUICK_SECONDS`; 124, killed) is a result too, never an exception."""
     argv = list(argv)
+    timeout = QUICK_SECONDS if timeout is None else timeout
     if not shutil.which(argv[0]):
         return subprocess.CompletedProcess(argv, NOT_FOUND, "", f"{argv[0]}: not found")
     try:
         # A session of its own: on a timeout the whole group goes, also what a shell step started (`kind` under
         # `sh -c`), which would otherwise keep running and hold the output pipes open.
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env, cwd=cwd,
                                 start_new_session=True)
     except OSError as err:   # not executable, a broken interpreter line, a binary for another platform
         return subprocess.CompletedProcess(argv, CANNOT_RUN, "", f"{argv[0]} cannot be run: {err.strerror or err}")
@@ -50,9 +51,13 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def command_name(argv: Sequence[str]) -> str:
-    """`docker info`: the binary and its subcommand words, as the user would type them (never flag values)."""
+    """`docker info`: the binary and up to two subcommand words, as the user would type them (leading flags such as
+    pulumi's `--non-interactive` skipped; nothing after the first later flag, so never a flag's value)."""
     words = [argv[0]]
-    for word in argv[1:3]:
+    rest = list(argv[1:])
+    while rest and rest[0].startswith("-"):
+        rest.pop(0)
+    for word in rest[:2]:
         if word.startswith("-"):
             break
         words.append(word)

@@ -89,7 +89,7 @@ OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_endpoint": "http://12
 @pytest.fixture
 def laptop(tmp_path, monkeypatch, fake_tools):
     """A laptop with docker, kind and pulumi (stand-ins), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
-    fake_tools("pulumi")
+    fake_tools("pulumi", "echo v3.200.0")   # only asked its version: the automation API is stood in for
     fake_tools("docker", docker_info("aarch64"))
     fake_tools("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # cluster is up
     monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
