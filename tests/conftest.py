@@ -66,3 +66,35 @@ class FakeTools:
 def fake_tools(tmp_path, monkeypatch) -> FakeTools:
     """A PATH holding only stand-in tools (and the shell utilities their scripts use); see FakeTools."""
     return FakeTools(tmp_path / "fake-bin", monkeypatch)
+
+
+@pytest.fixture(params=["silent", "garbage"])
+def unhelpful_server(request):
+    """A 127.0.0.1 endpoint that accepts connections and then never answers ("silent") or answers something that
+    is not HTTP ("garbage"); yields its base URL and is stopped by the test."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.05)
+    accepted, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+            if request.param == "garbage":
+                conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
