@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
+from laptop import tools
 from laptop.errors import UserError
 from laptop.host import (ENGINE_TOOLS, INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
                          require_docker_running, require_tools)
@@ -22,7 +23,6 @@ from laptop.outputs import HOST_URL_OUTPUTS, ClusterOutput, StackOutputs
 from laptop.passphrase import passphrase_env
 from laptop.pulumi_cli import bounded_command
 from laptop.stack_file import own_settings
-from laptop import tools
 from laptop.tools import TIMED_OUT, run_tool
 
 

@@ -27,8 +27,8 @@ def run_tool(argv: Sequence[str], timeout: float | None = None, input: str | Non
         # A session of its own: on a timeout the whole group goes, also what a shell step started (`kind` under
         # `sh -c`), which would otherwise keep running and hold the output pipes open.
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env, cwd=cwd,
-                                start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", env=env,
+                                cwd=cwd, start_new_session=True)
     except OSError as err:   # not executable, a broken interpreter line, a binary for another platform
         return subprocess.CompletedProcess(argv, CANNOT_RUN, "", f"{argv[0]} cannot be run: {err.strerror or err}")
     try:

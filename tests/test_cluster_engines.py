@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from infra import topology
 from infra.cluster import registry
-from infra.cluster.engine import DATA_DIR_MARKER, engine_for
+from infra.cluster.engine import engine_for
 from infra.config import ConfigError, from_raw
+from infra.data_dir import MARKER as DATA_DIR_MARKER
 
 SYSTEM_PATH = "/usr/bin:/bin"
 STUBS = {

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import threading
 import types
-from urllib.parse import unquote
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 import pytest
 import yaml

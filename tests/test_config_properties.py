@@ -17,7 +17,8 @@ from infra.components.readiness import readiness_command
 from infra.config import CLUSTER_NAME_MAX, DEFAULTS, MIN_HOST_PORT, ConfigError, from_raw
 
 PROPERTY = settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.function_scoped_fixture])
-ODD_DIGITS = "٠١٢٣٤٥٦٧٨٩０１２３４５６７８９"      # Arabic-Indic and full-width digits: int() takes them, Docker does not
+# Arabic-Indic and full-width digits: int() takes them, Docker does not.
+ODD_DIGITS = "٠١٢٣٤٥٦٧٨٩０１２３４５６７８９"
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 nearly_valid = {
     "engine": st.sampled_from(["kind", "k3d", "existing", "Kind", "kind\n", " kind"]),

@@ -13,8 +13,8 @@ from laptop import stack
 from laptop.errors import UserError
 from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
                          sanitize_stack_name)
-from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.outputs import HOST_URL_OUTPUTS, StackOutputs
+from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.port_forward import port_forward_commands
 
 

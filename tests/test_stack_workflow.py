@@ -14,11 +14,10 @@ import pulumi.automation as auto
 import pytest
 import yaml
 
-from infra.cluster.engine import DATA_DIR_MARKER
 from infra.config import PROJECT_ROOT
+from infra.data_dir import MARKER as DATA_DIR_MARKER
 from laptop import stack
 from laptop.errors import UserError
-
 
 # What `pulumi config --json` adds for every key the stack leaves unset (the CLI prints values as strings).
 PROJECT_DEFAULTS = {f"kfp-laptop:{key}": str(spec["default"])

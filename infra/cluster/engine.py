@@ -11,8 +11,8 @@ import yaml
 from infra import topology
 from infra.cluster.registry import RegistrySpec, registry_spec
 from infra.config import StackConfig
-from infra.data_dir import MARKER as DATA_DIR_MARKER
 from infra.data_dir import claim_command
+
 INSTALL_HINTS = {
     "docker": "install and start Docker Desktop, OrbStack or colima (macOS) or Docker Engine (Linux)",
     "kind": "install kind (brew install kind, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
