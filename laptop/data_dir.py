@@ -7,8 +7,8 @@ from pathlib import Path
 
 from infra.cluster.registry import REGISTRY_IMAGE
 from infra.data_dir import DATA_FOLDERS, MARKER
+from infra.tools import failure, run_tool
 from laptop.errors import UserError
-from laptop.tools import checked, run_tool
 
 DOCKER_DELETE_SECONDS = 300
 KEEP_FIX = "nothing was deleted; move your own files out of it and run `inv down --purge` again, or keep the folder"
@@ -63,6 +63,7 @@ def _delete_through_docker(path: Path, names: list[str]) -> None:
     through a throwaway container of the registry image (already pulled), with only dataDir mounted."""
     argv = ["docker", "run", "--rm", "--entrypoint", "rm", "-v", f"{path}:/data", REGISTRY_IMAGE, "-rf",
             *(f"/data/{name}" for name in names)]
-    checked(run_tool(argv, timeout=DOCKER_DELETE_SECONDS),
-            f"{path} holds files that belong to a container's user and only Docker may delete them: start Docker, "
-            "then run `inv down --purge` again")
+    result = run_tool(argv, timeout=DOCKER_DELETE_SECONDS)
+    if result.returncode != 0:
+        raise UserError(failure(result), f"{path} holds files that belong to a container's user and only Docker may "
+                        "delete them: start Docker, then run `inv down --purge` again")

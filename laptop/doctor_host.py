@@ -1,7 +1,7 @@
 """`inv doctor` before `up`: is this machine able to run the stack? Docker and its resources, the tools, the host
 ports, and on Apple Silicon whether amd64 images can run at all.
 
-Each check runs the real command (or binds the real port) through `laptop.tools.run_tool`, so a missing, hung or
+Each check runs the real command (or binds the real port) through `infra.tools.run_tool`, so a missing, hung or
 failing binary is a finding, not a crash; `run` is a parameter only for tests.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import socket
 import subprocess
 from typing import Callable
 
+from infra.tools import NOT_FOUND, failure, run_tool
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.host import INSTALL_HINTS, probe_docker
-from laptop.tools import NOT_FOUND, failure, run_tool
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 GIB = 2**30

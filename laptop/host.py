@@ -12,8 +12,8 @@ from typing import Callable
 
 from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
 from infra.config import host_arch
+from infra.tools import NOT_FOUND, failure, run_tool
 from laptop.errors import UserError
-from laptop.tools import NOT_FOUND, failure, run_tool
 
 # How to install each tool: the cluster steps' own hints, plus what only the host side needs.
 INSTALL_HINTS = {

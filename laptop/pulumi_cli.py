@@ -1,7 +1,7 @@
 """The pulumi CLI as `pulumi.automation` drives it, bounded in time.
 
 Its own `PulumiCommand` asks `pulumi version` without a timeout and raises a traceback on a version it cannot parse;
-here the version is read once through `laptop.tools.run_tool` (a missing, hung, killed or garbled CLI is one message
+here the version is read once through `infra.tools.run_tool` (a missing, hung, killed or garbled CLI is one message
 naming it), and every command that prints no progress (stack select, config, stack output) ends within
 `QUERY_SECONDS`. Previews, updates and destroys stream their progress as they go; their steps carry their own
 timeouts (the readiness check's 20 minutes).
@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 
+from infra.tools import CANNOT_RUN, NOT_FOUND, TIMED_OUT, failure, run_tool
 from laptop.errors import UserError
 from laptop.host import INSTALL_HINTS
-from laptop.tools import CANNOT_RUN, NOT_FOUND, TIMED_OUT, failure, run_tool
 
 QUERY_SECONDS = 120   # reading a local file backend; generous for a large state on a slow disk
 _VERSION = re.compile(r"v?([0-9]+\.[0-9]+\.[0-9]+\S*)")

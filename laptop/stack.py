@@ -13,9 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from infra import tools
 from infra.cluster.engine import engine_for
 from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
-from laptop import tools
+from infra.tools import TIMED_OUT, run_tool
 from laptop.errors import UserError
 from laptop.host import (ENGINE_TOOLS, INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
                          require_docker_running, require_tools)
@@ -23,7 +24,6 @@ from laptop.outputs import HOST_URL_OUTPUTS, ClusterOutput, StackOutputs
 from laptop.passphrase import passphrase_env
 from laptop.pulumi_cli import bounded_command
 from laptop.stack_file import own_settings
-from laptop.tools import TIMED_OUT, run_tool
 
 
 def _auto():

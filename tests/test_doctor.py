@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from infra.tools import run_tool
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, tool_check
 from laptop.errors import UserError, exit_on_user_error
 from laptop.outputs import StackOutputs
-from laptop.tools import run_tool
 from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-import laptop.tools
+import infra.tools
 from infra.config import from_raw
 from laptop import pulumi_cli, stack
 from laptop.checks import FAIL, OK, WARN
@@ -32,7 +32,7 @@ BEHAVIOURS = {
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
-    monkeypatch.setattr(laptop.tools, "QUICK_SECONDS", 0.5)
+    monkeypatch.setattr(infra.tools, "QUICK_SECONDS", 0.5)
 
 
 def install(fake_tools, tool: str, behaviour: str) -> None:

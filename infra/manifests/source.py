@@ -15,8 +15,8 @@ from typing import Callable
 
 import yaml
 
+from infra.tools import TIMED_OUT, run_tool
 from laptop.errors import UserError
-from laptop.tools import TIMED_OUT, run_tool
 
 CLUSTER_FILE = "cluster-scoped-resources.yaml"
 NAMESPACED_FILE = "platform-agnostic.yaml"

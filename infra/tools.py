@@ -1,5 +1,6 @@
-"""Every external binary the host side runs (docker, kind, k3d, kubectl, pulumi, git) goes through `run_tool`: it ends
-in bounded time, and whatever happened (missing, hung, killed, failed) becomes a result that `failure` puts in words.
+"""Every external binary the host side and the program run (docker, kind, k3d, kubectl, pulumi) goes through
+`run_tool`: it ends in bounded time, and whatever happened (missing, hung, killed, failed) becomes a result that
+`failure` puts in words. Stdlib only, below every package that runs a tool (infra's render, laptop's tasks).
 """
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import shutil
 import signal
 import subprocess
 from typing import Sequence
-
-from laptop.errors import UserError
 
 NOT_FOUND, CANNOT_RUN, TIMED_OUT = 127, 126, 124   # the shell's own codes for these outcomes
 QUICK_SECONDS = 20       # a query (`docker info`, `kind version`, `kind get clusters`) answers within seconds
@@ -87,10 +86,3 @@ def failure(result: subprocess.CompletedProcess) -> str:
         return f"{name} was killed ({signame})"
     detail = last_line(result)
     return f"{name} failed (exit {code})" + (f": {detail}" if detail else "")
-
-
-def checked(result: subprocess.CompletedProcess, fix: str) -> subprocess.CompletedProcess:
-    """The result when it succeeded, else UserError with `failure` and the fix."""
-    if result.returncode != 0:
-        raise UserError(failure(result), fix)
-    return result
