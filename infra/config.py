@@ -221,16 +221,12 @@ def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
 
 def _git_ignored(path: Path) -> bool:
     """Whether git ignores `path` in this repository (False when git cannot say: the safe answer)."""
-    import subprocess
+    from infra.tools import run_tool
 
     if not (PROJECT_ROOT / ".git").exists():
         return True   # not a git checkout: there is no repository to commit the data into
-    try:
-        done = subprocess.run(["git", "-C", str(PROJECT_ROOT), "check-ignore", "-q", "--no-index", f"{path}/"],
-                              capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    return run_tool(["git", "-C", str(PROJECT_ROOT), "check-ignore", "-q", "--no-index", f"{path}/"],
+                    timeout=10).returncode == 0
 
 
 def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None = None) -> StackConfig:
