@@ -127,6 +127,16 @@ def test_wine_arguments_are_refused_with_their_flag_or_valid(neighbors, parallel
     assert 0 < args.test_size < 1 and isinstance(args.random_state, int)
 
 
+@pytest.mark.parametrize("flag", ["neighbors", "parallelism", "test_size", "random_state"])
+@pytest.mark.parametrize("digits", ["٣", "５", "0.٢"])
+def test_non_ascii_digits_are_refused_by_their_flag(flag, digits):
+    with pytest.raises(UserError) as err:
+        wine_arguments(**{flag: digits})
+    assert err.value.problem.startswith(f"--{flag.replace('_', '-')} must be ")
+    with pytest.raises(UserError, match="^-a must be an integer"):
+        quickstart_arguments(a=digits)
+
+
 @PROPERTY
 @given(a=st.none() | numbers, b=st.none() | numbers, c=st.none() | numbers)
 def test_quickstart_arguments_are_refused_with_their_flag_or_integers(a, b, c):
