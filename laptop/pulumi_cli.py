@@ -8,10 +8,11 @@ timeouts (the readiness check's 20 minutes).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 
-from infra.tools import CANNOT_RUN, NOT_FOUND, TIMED_OUT, failure, run_tool
+from infra.tools import CANNOT_RUN, NOT_FOUND, TIMED_OUT, command_name, failure, run_tool
 from laptop.errors import UserError
 from laptop.host import INSTALL_HINTS
 
@@ -29,6 +30,14 @@ def pulumi_version() -> str:
         raise UserError(f"`pulumi version` printed no version (got {result.stdout.strip()[:80]!r})",
                         f"reinstall the Pulumi CLI: {INSTALL_HINTS['pulumi']}")
     return found.group(1)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def bounded_command():
@@ -56,6 +65,11 @@ def bounded_command():
                 stderr = failure(result) if own else result.stderr
                 raise create_command_error(CommandResult(stdout=result.stdout, stderr=stderr,
                                                          code=result.returncode))
+            if "--json" in args and not _is_json(result.stdout):   # the automation API would json.loads it
+                printed = result.stdout.strip()[:80]
+                raise create_command_error(CommandResult(stdout=result.stdout, code=1, stderr=(
+                    f"`{command_name(argv)}` printed something other than JSON ({printed!r}): reinstall the "
+                    "Pulumi CLI")))
             return CommandResult(stdout=result.stdout, stderr=result.stderr, code=0)
 
     return BoundedPulumiCommand(pulumi_version())

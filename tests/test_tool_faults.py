@@ -124,3 +124,14 @@ def test_a_tool_that_answers_reports_its_version(fake_tools):
     fake_tools.prints("kind", "kind v0.29.0 go1.24.2 linux/amd64")
     assert tool_check("kind", needed=True).status == OK
     assert tool_check("kind", needed=True).detail == "kind v0.29.0 go1.24.2 linux/amd64"
+
+
+def test_a_pulumi_that_prints_garbage_instead_of_json_is_named(fake_tools, monkeypatch, tmp_path):
+    """The real automation API drives the stand-in: `stack select` works, `stack output --json` prints garbage."""
+    fake_tools("pulumi", '[ "$1" = version ] && { echo v3.200.0; exit 0; }; '
+                         'case "$*" in *"stack output"*) echo "<html>proxy error</html>";; esac; exit 0')
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "stand-in")
+    with pytest.raises(UserError) as err:
+        stack.find_outputs("alice")
+    assert err.value.problem == ("could not read the outputs of stack `alice`: `pulumi stack output` printed "
+                                 "something other than JSON ('<html>proxy error</html>'): reinstall the Pulumi CLI")
