@@ -4,7 +4,7 @@ Imports happen inside each task so that `inv --list` is instant and one area's d
 """
 from invoke import task
 
-from laptop.errors import exit_on_user_error
+from kfp_laptop.errors import exit_on_user_error
 
 
 @task(help={"stack": "stack name (default: <user>-<host>)", "yes": "skip the preview confirmation"})
@@ -16,7 +16,8 @@ def up(c, stack=None, yes=False):
     run_up(stack=stack, yes=yes)
 
 
-@task(help={"stack": "stack name (default: <user>-<host>)", "purge": "also delete dataDir (run history, artifacts, images)",
+@task(help={"stack": "stack name (default: <user>-<host>)",
+            "purge": "also delete dataDir (run history, artifacts, images)",
             "yes": "skip the confirmation"})
 @exit_on_user_error
 def down(c, stack=None, purge=False, yes=False):
@@ -141,7 +142,8 @@ def port_forward(c, stack=None):
     run(stack=stack)
 
 
-@task(help={"k": "only tests matching this expression", "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
+@task(help={"k": "only tests matching this expression",
+            "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
 def test(c, k=None, e2e=False):
     """Run the whole test suite."""
     import os

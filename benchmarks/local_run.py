@@ -8,6 +8,7 @@ The baseline does the same work in-process: load, validate, split, fit + 5-fold 
 """
 import argparse
 import contextlib
+import functools
 import io
 import sys
 import tempfile
@@ -60,7 +61,7 @@ def main() -> None:
     say(f"plain scikit-learn script : {base_seconds:6.2f} s  (test accuracy {base_accuracy:.3f})")
     for flavour in flavours:
         with tempfile.TemporaryDirectory() as root, contextlib.redirect_stdout(io.StringIO()):
-            seconds, result = timed(lambda: run_wine_locally(arguments, Path(root), flavour=flavour))
+            seconds, result = timed(functools.partial(run_wine_locally, arguments, Path(root), flavour=flavour))
         tasks = 5 + 2 * len(arguments.neighbors)
         say(f"kfp.local, {flavour.name + ' flavour':15}: {seconds:6.2f} s  (test accuracy "
               f"{result.summary['test_accuracy']:.3f}; {tasks} tasks)  ratio {seconds / base_seconds:5.1f}x")

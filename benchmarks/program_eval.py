@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.manifests.source import UPSTREAM_TREES, parse  # noqa: E402
-from tests.conftest import KFP_FIXTURE  # noqa: E402
-from tests.pulumi_harness import run_program  # noqa: E402
+from tests.support.pulumi_harness import run_program  # noqa: E402
+from tests.support.upstream import KFP_FIXTURE  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> float:

@@ -1,7 +1,8 @@
 """Stack configuration: read once from `pulumi.Config`, validated into a frozen dataclass before anything is registered.
 
-`from_raw` is the pure half (plain dict in, `StackConfig` out, `ConfigError` naming key, value and what is allowed);
-`load` is the Pulumi half that turns a `ConfigError` into a `pulumi.RunError` (one message, no traceback).
+`from_raw` is the pure half (plain dict in, `StackConfig` out, or a `ConfigError`, a kind of `UserError`, naming key,
+value and what is allowed); `load` is the Pulumi half that turns a `ConfigError` into a `pulumi.RunError` (one message,
+no traceback).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from infra.data_dir import claim_problem
+from kfp_laptop.errors import UserError
 
 PROJECT = "kfp-laptop"
 ENGINES = ("kind", "k3d", "existing")
@@ -90,13 +92,17 @@ class StackConfig:
         return f"localhost:{self.registry_port}"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """One bad config value: the message names the key, the value and what is allowed."""
 
     def __init__(self, key: str, value: Any, allowed: str, fix: str | None = None):
         self.key, self.value, self.allowed = key, value, allowed
-        fix = fix or f"change it with `pulumi config set {PROJECT}:{key} VALUE`"
-        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed} ({fix})")
+        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed}",
+                         fix or f"change it with `pulumi config set {PROJECT}:{key} VALUE`")
+
+    def __str__(self) -> str:
+        """One line, as `pulumi up` and `inv doctor` show it."""
+        return f"{self.problem} ({self.fix})"
 
 
 def laptop_home() -> Path:

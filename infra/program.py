@@ -12,6 +12,7 @@ from infra.config import load
 
 def main() -> dict[str, pulumi.Input]:
     cfg = load()
+    from infra.cluster.registry import registry_spec
     from infra.components.cluster import Cluster, ClusterArgs
     from infra.components.kfp import KfpPlatform, KfpPlatformArgs, prepare
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
@@ -20,11 +21,12 @@ def main() -> dict[str, pulumi.Input]:
     from infra.outputs import stack_outputs
 
     kfp_objects = prepare(cfg)  # upstream KFP found and patched before anything is registered
-    cluster = Cluster("cluster", ClusterArgs(config=cfg))
-    registry = LocalRegistry("registry", LocalRegistryArgs(config=cfg, cluster=cluster))
+    spec = registry_spec(cfg)
+    cluster = Cluster("cluster", ClusterArgs(config=cfg, registry=spec))
+    registry = LocalRegistry("registry", LocalRegistryArgs(spec=spec, cluster=cluster))
     kfp = KfpPlatform("kfp", KfpPlatformArgs(config=cfg, provider=cluster.provider, objects=kfp_objects),
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
-    watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
+    watchdog = Watchdog("watchdog", WatchdogArgs(provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))
     KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster),
                  opts=pulumi.ResourceOptions(depends_on=[kfp, watchdog]))

@@ -1,7 +1,9 @@
 """`inv render` and `inv image-plan`: what the stack would install, offline, without a cluster or Pulumi.
 
 Both read the same upstream source and run the same pure functions as the Pulumi program; only the generated
-credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov).
+credentials are replaced by placeholders, so the output is safe to share and to scan (e.g. checkov). Both stay
+offline: on arm64 an amd64-only image keeps its tag here, where `inv up` pins its amd64 manifest by the digest the
+registry gives (infra/components/image_digests.py).
 """
 from __future__ import annotations
 
@@ -12,12 +14,12 @@ from rich.table import Table
 
 from infra.cluster.registry import local_registry_hosting, registry_spec
 from infra.config import ConfigError, StackConfig, from_raw
-from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images
+from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images, repository
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
 from infra.topology import NAMESPACE
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from watchdog.objects import package_sources, watchdog_objects
 
 FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml", "20-watchdog.yaml", "30-registry.yaml")
@@ -57,7 +59,7 @@ def render_to(out: str | Path, arch: str | None = None, kfp_manifests: str | Non
     texts = [dump(objects) for objects in stack_objects(config)]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(files, texts):
+        for path, text in zip(files, texts, strict=True):
             path.write_text(text)
     except OSError as err:
         raise UserError(f"cannot write the rendered objects to {err.filename or folder}: {err.strerror or err}",
@@ -80,10 +82,14 @@ def print_image_plan(arch: str | None = None, kfp_manifests: str | None = None,
     table.add_column("why")
     for d in plan:
         style = VERDICT_STYLE.get(d.verdict, "green")
-        table.add_row(d.image, "" if d.runs == d.image else d.runs, f"[{style}]{d.verdict}[/]", d.why)
+        runs = "" if d.runs == d.image else d.runs
+        if d.verdict == NEEDS_EMULATION and config.arch == "arm64":
+            runs = f"{repository(d.image)}@<its amd64 manifest's digest, looked up by `inv up`>"
+        table.add_row(d.image, runs, f"[{style}]{d.verdict}[/]", d.why)
     console = Console()
     console.print(table)
     emulated = [d for d in plan if d.verdict == NEEDS_EMULATION]
     if emulated:
         console.print(f"{len(emulated)} image(s) need amd64 emulation: enable Rosetta in Docker Desktop/OrbStack "
-                      "or start colima with --vz-rosetta.", highlight=False)
+                      "or start colima with --vz-rosetta. Each is pulled by its amd64 manifest's digest, which an "
+                      "arm64 node accepts even where the tag's index has no arm64 entry.", highlight=False)

@@ -1,1 +1,1 @@
-"""Host-side tooling: stack workflow, doctor, and the error type every command shares."""
+"""Host-side tooling: the stack workflow (`inv up`, `inv down`), `inv doctor` and `inv port-forward`."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from infra.cluster.registry import REGISTRY_IMAGE
 from infra.data_dir import DATA_FOLDERS, MARKER
 from infra.tools import failure, run_tool
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 DOCKER_DELETE_SECONDS = 300
 KEEP_FIX = "nothing was deleted; move your own files out of it and run `inv down --purge` again, or keep the folder"

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
+from kfp_laptop.errors import UserError
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, read_cluster, watchdog_check
 from laptop.doctor_host import docker_check, emulation_check, port_check, tool_check
-from laptop.errors import UserError
 from laptop.host import default_stack_name
 from laptop.outputs import StackOutputs
 from laptop.stack_file import own_settings

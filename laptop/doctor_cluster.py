@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from infra.readiness.healthz import healthz_problem
 from infra.topology import KFP_HEALTHZ_PATH, NAMESPACE
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.outputs import StackOutputs
@@ -87,7 +88,12 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
                      f"restart deploy/{WATCHDOG}`")
     if any(a["reason"] == "WatchdogRestartLimit" for a in actions):
         return Check("watchdog", FAIL, f"{detail}: restarting did not help and it gave up",
-                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` shows the cause")
+                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` "
+                     "shows the cause")
+    refused = status["failedRestarts"]
+    if refused:     # restarts the API refused; the watchdog retries them with back-off
+        return Check("watchdog", WARN, f"{detail}; the API refused restarting {', '.join(map(str, sorted(refused)))}",
+                     f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartFailed` says why")
     if not status["ok"] or status["apiErrors"]:
         return Check("watchdog", WARN, f"{detail}; cannot read the API: {status['error']}", logs)
     return Check("watchdog", OK, detail)
@@ -134,7 +140,10 @@ def read_status(text: str, now: float) -> dict[str, Any]:
         raise ValueError(f"`ok` is {ok!r:.60}, not true or false")
     if isinstance(errors, bool) or not isinstance(errors, int):
         raise ValueError(f"`apiErrors` is {errors!r:.60}, not a count")
-    return {"lastCheck": when.timestamp(), "actions": checked, "ok": ok, "apiErrors": errors,
+    failed = status.get("failedRestarts", {})
+    if not isinstance(failed, dict):
+        raise ValueError(f"`failedRestarts` is {failed!r:.60}, not an object")
+    return {"lastCheck": when.timestamp(), "actions": checked, "ok": ok, "apiErrors": errors, "failedRestarts": failed,
             "error": str(error)[:300] if error is not None else None}
 
 
@@ -149,27 +158,31 @@ def endpoints(outputs: StackOutputs) -> dict[str, str]:
 
 def endpoint_checks(outputs: StackOutputs, get: Callable[[str], str | None] = None) -> list[Check]:
     """Each endpoint answering; the fix depends on how the ports reach the host (NodePort vs port-forward)."""
-    get = get or http_problem
     engine = outputs.cluster.engine
     fix = ("`inv port-forward` (engine existing publishes nothing by itself)" if engine == "existing"
            else f"`kubectl -n {NAMESPACE} get pods` for what is down; `inv up` re-creates what is missing")
     checks = []
     for name, url in endpoints(outputs).items():
-        problem = get(url)
+        problem = (get or (kfp_api_problem if name == "KFP API" else http_problem))(url)
         checks.append(Check(f"endpoint {name}", FAIL if problem else OK, f"{url}: {problem or 'answers'}",
                             fix if problem else ""))
     return checks
 
 
-def http_problem(url: str, timeout: float = 5) -> str | None:
-    """None when the URL answers 2xx/3xx, else what went wrong."""
+def http_problem(url: str, timeout: float = 5, judge: Callable[[bytes], str | None] = lambda body: None) -> str | None:
+    """None when the URL answers 2xx/3xx (and `judge` finds nothing wrong with the body), else what went wrong."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return None
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return judge(response.read())
     except urllib.error.HTTPError as err:
         return f"HTTP {err.code}"
     except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         return f"no answer ({getattr(err, 'reason', err)})"
+
+
+def kfp_api_problem(url: str) -> str | None:
+    """The KFP API's healthz through the UI server: a 200 counts only if it says the API server is ready."""
+    return http_problem(url, judge=healthz_problem)
 
 
 def read_cluster(kubeconfig: str, context: str | None) -> ClusterView:

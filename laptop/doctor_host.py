@@ -37,8 +37,8 @@ def tool_check(tool: str, needed: bool, run: Runner = run_tool) -> Check:
     that hangs, is killed, fails or prints no version it can read is named with what it did."""
     result = run(VERSION_COMMANDS[tool])
     if result.returncode == NOT_FOUND:
-        return Check(tool, FAIL if needed else OK, "not installed" + ("" if needed else " (not needed for this engine)"),
-                     INSTALL_HINTS[tool] if needed else "")
+        detail = "not installed" + ("" if needed else " (not needed for this engine)")
+        return Check(tool, FAIL if needed else OK, detail, INSTALL_HINTS[tool] if needed else "")
     if result.returncode != 0:
         return Check(tool, FAIL if needed else WARN, failure(result), INSTALL_HINTS[tool])
     version = _VERSION.search(result.stdout or "")
@@ -66,7 +66,8 @@ def _number(info: dict, key: str) -> float:
 
 def docker_resources(info: dict) -> Check:
     memory, cpus = _number(info, "MemTotal") / GIB, _number(info, "NCPU")
-    detail = f"server {info.get('ServerVersion', '?')}, {memory:.1f} GiB memory, {cpus} CPUs, {info.get('Architecture', '?')}"
+    detail = (f"server {info.get('ServerVersion', '?')}, {memory:.1f} GiB memory, {cpus} CPUs, "
+              f"{info.get('Architecture', '?')}")
     if memory < MIN_MEMORY_GIB or cpus < MIN_CPUS:
         return Check("docker engine", FAIL, f"{detail}: KFP needs at least {MIN_MEMORY_GIB} GiB and {MIN_CPUS} CPUs",
                      DOCKER_RESOURCES_FIX)
@@ -83,7 +84,8 @@ def port_check(name: str, port: int, host: str = "127.0.0.1") -> Check:
             sock.bind((host, port))
         except OSError as err:
             return Check(f"port {port} ({name})", FAIL, f"{host}:{port} is taken: {err.strerror}",
-                         f"find the owner with `lsof -nP -iTCP:{port} -sTCP:LISTEN` and stop it, or choose another port: "
+                         f"find the owner with `lsof -nP -iTCP:{port} -sTCP:LISTEN` and stop it, "
+                         "or choose another port: "
                          f"`pulumi config set kfp-laptop:{name} <port>`")
     return Check(f"port {port} ({name})", OK, f"{host}:{port} is free")
 

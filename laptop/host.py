@@ -1,4 +1,5 @@
-"""What this laptop is: its default stack name, which cluster engine it has, and whether the tools `inv up` needs exist."""
+"""What this laptop is: its default stack name, which cluster engine it has, and whether the tools `inv up` needs
+exist."""
 from __future__ import annotations
 
 import getpass
@@ -10,10 +11,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Callable
 
-from infra.cluster.engine import INSTALL_HINTS as CLUSTER_TOOL_HINTS
+from infra.cluster.shell import INSTALL_HINTS as CLUSTER_TOOL_HINTS
 from infra.config import host_arch
 from infra.tools import NOT_FOUND, failure, run_tool
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 # How to install each tool: the cluster steps' own hints, plus what only the host side needs.
 INSTALL_HINTS = {

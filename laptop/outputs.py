@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from infra.config import ARCHES, ENGINES
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 UP_FIX = "run `inv up` to bring the stack up to date (it exports every output the tasks read)"
 # The outputs that are URLs on the host, each with its own port (the ones `inv port-forward` serves).

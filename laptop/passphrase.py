@@ -1,4 +1,5 @@
-"""The stack's secrets passphrase lives in a user-only file outside the repository, never in the environment or a log."""
+"""The stack's secrets passphrase lives in a user-only file outside the repository, never in the environment or a
+log."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ import stat
 from pathlib import Path
 
 from infra.config import laptop_home
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 PASSPHRASE_ENV = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 

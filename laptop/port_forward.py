@@ -7,7 +7,7 @@ import time
 from typing import Callable
 
 from infra import topology
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.outputs import StackOutputs
 
 # A forward that ends within this long after it started, this many times in a row, is failing, not being

@@ -13,7 +13,7 @@ import os
 import re
 
 from infra.tools import CANNOT_RUN, NOT_FOUND, TIMED_OUT, command_name, failure, run_tool
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.host import INSTALL_HINTS
 
 QUERY_SECONDS = 120   # reading a local file backend; generous for a large state on a slow disk

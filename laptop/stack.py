@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from infra import tools
-from infra.cluster.engine import engine_for
-from infra.config import PROJECT, PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
+from infra.cluster.engines import engine_for
+from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch, host_ports
 from infra.tools import TIMED_OUT, run_tool
-from laptop.errors import UserError
-from laptop.host import (ENGINE_TOOLS, INSTALL_HINTS, busy_ports, default_stack_name, detect_engine, docker_arch,
-                         require_docker_running, require_tools)
+from kfp_laptop.errors import UserError
+from laptop.host import (
+    ENGINE_TOOLS,
+    INSTALL_HINTS,
+    busy_ports,
+    default_stack_name,
+    detect_engine,
+    docker_arch,
+    require_docker_running,
+    require_tools,
+)
 from laptop.outputs import HOST_URL_OUTPUTS, ClusterOutput, StackOutputs
 from laptop.passphrase import passphrase_env
 from laptop.pulumi_cli import bounded_command
@@ -130,13 +138,6 @@ def _keys_set_on_stack(stack) -> set[str]:
     return set(own_settings(Path(stack.workspace.work_dir) / f"Pulumi.{stack.name.split('/')[-1]}.yaml"))
 
 
-def _validated(raw: dict[str, Any], name: str) -> StackConfig:
-    try:
-        return from_raw(raw, stack=name)
-    except ConfigError as err:
-        raise UserError(str(err)) from None
-
-
 def detected_defaults(raw: dict[str, Any], which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
     """Settings `inv up` writes into a stack that has none: the nodes' arch (Docker's, else this host's), and the
     engine installed here."""
@@ -147,7 +148,8 @@ def detected_defaults(raw: dict[str, Any], which: Callable[[str], str | None] = 
     if not raw.get("engine"):
         engine = detect_engine(which)
         if engine is None:
-            raise UserError("neither kind nor k3d is installed", f"{INSTALL_HINTS['kind']}  (or: {INSTALL_HINTS['k3d']})")
+            raise UserError("neither kind nor k3d is installed",
+                            f"{INSTALL_HINTS['kind']}  (or: {INSTALL_HINTS['k3d']})")
         found["engine"] = engine
     return found
 
@@ -192,7 +194,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
             selected.set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
         raw[key] = value
         print(f"stack {name}: {PROJECT}:{key} = {value} (detected on this machine)", flush=True)
-    config = _validated(raw, name)
+    config = from_raw(raw, stack=name)   # a bad value is a ConfigError: one message and its fix
     require_tools(config.engine)
     require_docker_running()
     previous = _outputs(selected, name)
@@ -270,7 +272,7 @@ def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> No
     _require_pulumi()
     name = stack or default_stack_name()
     selected = _require_stack(name)
-    config = _validated(_raw_config(selected, name), name)
+    config = from_raw(_raw_config(selected, name), stack=name)
     purge = purge and purgeable(config.data_dir)   # refused before anything is destroyed
     what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
     _confirm(what + (f" and delete kfp-laptop's data in {config.data_dir}?" if purge else "?"), yes)

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from infra.config import PROJECT
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 def own_settings(path: Path) -> dict[str, Any]:

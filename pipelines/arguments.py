@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
+from pipelines import quickstart
 from pipelines.wine import pipeline as wine
 
 
@@ -85,7 +87,26 @@ def wine_arguments(neighbors=None, parallelism=None, test_size=None, random_stat
     return WineArguments(neighbors=candidates, parallelism=workers, test_size=held_out, random_state=seed)
 
 
+def _ascii_integer(name: str, value) -> int:
+    """An integer written in ASCII digits (int() alone would take '٣', '1_000' or '3.0' as a number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip(" ")):
+        return int(value)
+    raise UserError(f"{_flag(name)} must be an integer, got {value!r}", f"pass e.g. {_flag(name)} 3")
+
+
 def quickstart_arguments(a=None, b=None, c=None) -> dict:
-    """The addition's arguments; `c` is left out when not given, so the pipeline's own default (10) applies."""
+    """The addition's arguments; `c` is left out when not given, so the pipeline's own default (10) applies.
+    Every argument and each partial sum must be exact in KFP's float64 numbers (`quickstart.EXACT_LIMIT`)."""
     given = {"a": 1 if a is None else a, "b": 2 if b is None else b, **({} if c is None else {"c": c})}
-    return {name: _number(name, value, int, "3") for name, value in given.items()}
+    values = {name: _ascii_integer(name, value) for name, value in given.items()}
+    first = values["a"] + values["b"]
+    steps = [*((_flag(n), v) for n, v in values.items()), ("a + b", first),
+             ("a + b + c", first + values.get("c", quickstart.DEFAULT_C))]
+    for what, number in steps:
+        if abs(number) > quickstart.EXACT_LIMIT:
+            raise UserError(f"{what} is {number}, beyond ±2**53 ({quickstart.EXACT_LIMIT}): KFP carries numbers as "
+                            "64-bit floats, so the sum would come back rounded",
+                            f"pass integers whose sums stay within ±{quickstart.EXACT_LIMIT}")
+    return values

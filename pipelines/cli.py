@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.arguments import quickstart_arguments, wine_arguments
 
 DEFAULT_EXPERIMENT = "kfp-laptop"

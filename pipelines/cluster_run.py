@@ -15,8 +15,9 @@ from urllib.parse import quote, urlparse
 
 from rich.console import Console
 
+from infra.readiness.healthz import healthz_problem
 from infra.topology import KFP_HEALTHZ_PATH, NAMESPACE
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.endpoints import Endpoints
 from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state, styled, tasks_of
 
@@ -27,17 +28,20 @@ DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the clust
 
 
 def check_reachable(endpoints: Endpoints, timeout: float = 5.0) -> None:
-    """UserError naming the URL when the KFP API does not answer (instead of kfp.Client's 25 s of retries)."""
+    """UserError naming the URL when the KFP API does not answer, or answers that its API server is down (instead of
+    kfp.Client's 25 s of retries)."""
     url = f"{endpoints.kfp}/{KFP_HEALTHZ_PATH}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            response.read()
+            problem = healthz_problem(response.read())
     except urllib.error.HTTPError as err:
         raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url} with HTTP {err.code}",
                         DOCTOR_FIX) from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         reason = getattr(err, "reason", err)
         raise UserError(f"the KFP endpoint {endpoints.kfp} does not answer ({reason})", DOCTOR_FIX) from None
+    if problem:
+        raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url}, but {problem}", DOCTOR_FIX)
 
 
 def connect(endpoints: Endpoints):

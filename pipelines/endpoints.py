@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlencode
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.outputs import UP_FIX, StackOutputs
 
 # The stack outputs this package needs (all are in the contract; `cluster` and `kubeconfig` are not needed here).

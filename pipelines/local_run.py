@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.arguments import WineArguments
 from pipelines.packaging import LOCAL, Flavour
 from pipelines.quickstart import build_quickstart_pipeline

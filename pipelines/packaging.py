@@ -30,6 +30,8 @@ class Flavour:
 
 CLUSTER = Flavour("cluster", PINNED_PACKAGES, install_kfp=True)
 LOCAL = Flavour("local", (), install_kfp=False)
+# A cluster task that needs nothing beyond the standard library (the quickstart's `add`): only the kfp SDK.
+CLUSTER_PLAIN = Flavour("cluster-plain", (), install_kfp=True)
 
 
 def lightweight(func: Callable, flavour: Flavour, helpers: Sequence[Callable] = ()) -> dsl.PythonComponent:

@@ -13,7 +13,12 @@ iterations) and KFP's driver pods are left out, unless a driver failed: then its
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
+import json
 import re
+import zlib
 from dataclasses import dataclass
 
 from rich.tree import Tree
@@ -93,11 +98,25 @@ def _shown(node: dict, state: str) -> bool:
     return state == "FAILED" or not (node.get("templateName") or "").endswith(DRIVER_TEMPLATES)
 
 
+def workflow_nodes(workflow: dict) -> dict:
+    """The workflow's nodes by id. A workflow past Argo's size limit keeps them in `status.compressedNodes` (the
+    nodes' JSON, gzipped, then base64) and leaves `status.nodes` empty (argo-workflows workflow/packer/packer.go
+    `compressWorkflow`, util/file/fileutil.go `CompressEncodeString`); a value that does not decode counts as none."""
+    status = workflow.get("status") or {}
+    nodes = status.get("nodes") or {}
+    if not nodes and status.get("compressedNodes"):
+        try:
+            nodes = json.loads(gzip.decompress(base64.b64decode(status["compressedNodes"], validate=True)))
+        except (binascii.Error, OSError, EOFError, zlib.error, ValueError, TypeError):
+            nodes = {}
+    return nodes if isinstance(nodes, dict) else {}
+
+
 def tasks_of(run: dict) -> list[TaskState]:
     """The run's tasks in a stable order (by label), each labelled with its path of enclosing DAGs."""
     workflow = run.get("workflow") or {}
-    nodes = {node_id: {"id": node_id, **node}
-             for node_id, node in ((workflow.get("status") or {}).get("nodes") or {}).items()}
+    nodes = {node_id: {"id": node_id, **node} for node_id, node in workflow_nodes(workflow).items()
+             if isinstance(node, dict)}
     names = _display_names(nodes)
     created_on = str((workflow.get("metadata") or {}).get("creationTimestamp") or "")[:10] or None
 
@@ -117,7 +136,8 @@ def tasks_of(run: dict) -> list[TaskState]:
         tasks.append(TaskState(
             task_id=node["id"], path=path(node), name=names[node["id"]], state=state,
             parent_id=node.get("boundaryID") or None,
-            pod_name=pod_name(workflow, node) if node.get("type") == "Pod" else None,
+            # a skipped Pod node (e.g. an executor on a cache hit) never had a pod
+            pod_name=pod_name(workflow, node) if node.get("type") == "Pod" and state != "SKIPPED" else None,
             error=(node.get("message") or None) if state == "FAILED" else None, created_on=created_on))
     return sorted(tasks, key=lambda t: t.label)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.endpoints import Endpoints
 
 TARGETS = ("auto", "local", "cluster")

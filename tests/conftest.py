@@ -1,100 +1,95 @@
-"""Shared fixtures. The upstream KFP render lives in ../shared/fixtures (test data, never copied into the project)."""
+"""Shared fixtures: every stand-in the tests use (HTTP servers, fake tools on PATH, the upstream render) comes from
+here, built from `tests/support/`, so no test module carries its own copy or imports another's."""
 from __future__ import annotations
 
-import os
-import shutil
+import sys
+import types
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parent.parent
-KFP_FIXTURE = Path(os.environ.get("KFP_LAPTOP_FIXTURE", ROOT.parent / "shared" / "fixtures" / "kfp-2.17.0"))
+from tests.support.backend import backend_faithful  # noqa: F401  (shared fixture: kfp.local with backend hand-over)
+from tests.support.http import Handle, StandInServer, UnhelpfulServer
+from tests.support.kube import ReadinessApi, kubeconfig_for, self_signed_certificate
+from tests.support.kube_api import cluster  # noqa: F401  (the watchdog's stand-in API server, as a fixture)
+from tests.support.registry import RegistryApi
+from tests.support.tools import FakeTools
+from tests.support.upstream import KFP_FIXTURE, missing_reason
+
+# Property tests bound their time by what they run (timeouts in the code under test), not by hypothesis' per-example
+# deadline, which a loaded 2-core machine trips on its own.
+settings.register_profile("kfp-laptop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kfp-laptop")
 
 
 @pytest.fixture(scope="session")
 def kfp_fixture() -> Path:
-    """The upstream KFP 2.17.0 render (`kubectl kustomize` of both trees); skips when this checkout has none beside it."""
-    files = [KFP_FIXTURE / "cluster-scoped-resources.yaml", KFP_FIXTURE / "platform-agnostic.yaml"]
-    if not all(f.is_file() for f in files):
-        pytest.skip(f"upstream KFP 2.17.0 render not found at {KFP_FIXTURE} "
-                    "(expected ../shared/fixtures/kfp-2.17.0 beside the repo, or set KFP_LAPTOP_FIXTURE)")
+    """The upstream KFP 2.17.0 render (`kubectl kustomize` of both trees); skips when this checkout has none beside
+    it."""
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
     return KFP_FIXTURE
 
 
-
-# What generated shell steps use besides the tools under test; linked into the stand-in folder so that PATH can be
-# that folder alone (this machine has a real kubectl in /usr/bin, which a test may need to be missing).
-SHELL_UTILITIES = ("sh", "cat", "grep", "mkdir", "touch", "ls", "tr", "rm", "mktemp", "sleep", "printf", "env",
-                   "head", "dirname", "cp")
-
-
-class FakeTools:
-    """Stand-ins for the external binaries this machine lacks or must not run (docker, kind, k3d, pulumi, ...): small
-    shell scripts in a temporary folder that is the whole PATH, so a test decides exactly which tools exist and how
-    each behaves (answers, fails, hangs, dies, prints garbage)."""
-
-    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch):
-        self.folder = folder
-        folder.mkdir()
-        for name in SHELL_UTILITIES:
-            found = shutil.which(name)
-            if found:
-                (folder / name).symlink_to(found)
-        monkeypatch.setenv("PATH", str(folder))
-
-    def __call__(self, name: str, body: str = "exit 0") -> Path:
-        """A tool whose script is `body` (sh)."""
-        path = self.folder / name
-        path.write_text(f"#!/bin/sh\n{body}\n")
-        path.chmod(0o755)
-        return path
-
-    def hangs(self, name: str) -> Path:
-        return self(name, "exec sleep 60")
-
-    def dies(self, name: str, signal: str = "KILL") -> Path:
-        return self(name, f"kill -{signal} $$")
-
-    def fails(self, name: str, message: str = "something went wrong", code: int = 1) -> Path:
-        return self(name, f"echo '{message}' >&2; exit {code}")
-
-    def prints(self, name: str, text: str) -> Path:
-        return self(name, f"cat <<'KFP_LAPTOP_FAKE'\n{text}\nKFP_LAPTOP_FAKE")
-
-
 @pytest.fixture
-def fake_tools(tmp_path, monkeypatch) -> FakeTools:
-    """A PATH holding only stand-in tools (and the shell utilities their scripts use); see FakeTools."""
-    return FakeTools(tmp_path / "fake-bin", monkeypatch)
+def serve():
+    """`serve(handle, tls=None)` starts an HTTP stand-in on 127.0.0.1 (tests.support.http); each is stopped when the
+    test ends."""
+    servers: list[StandInServer] = []
+
+    def start(handle: Handle, tls=None) -> StandInServer:
+        servers.append(StandInServer(handle, tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture(params=["silent", "garbage"])
 def unhelpful_server(request):
     """A 127.0.0.1 endpoint that accepts connections and then never answers ("silent") or answers something that
-    is not HTTP ("garbage"); yields its base URL and is stopped by the test."""
-    import socket
-    import threading
+    is not HTTP ("garbage") (tests.support.http.UnhelpfulServer); yields its base URL and is stopped by the test."""
+    server = UnhelpfulServer(request.param)
+    yield server.url
+    server.close()
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.05)
-    accepted, stop = [], threading.Event()
 
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            accepted.append(conn)
-            if request.param == "garbage":
-                conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
+@pytest.fixture
+def fake_tools(tmp_path, monkeypatch) -> FakeTools:
+    """Stand-in tools (tests.support.tools) in a folder that is the whole PATH, with the shell utilities their
+    scripts use; `fake_tools.path()` adds the system's basic folders for a test that builds its own environment."""
+    tools = FakeTools(tmp_path / "bin")
+    monkeypatch.setenv("PATH", tools.path(system=False))
+    return tools
+
+
+@pytest.fixture
+def registry(serve) -> RegistryApi:
+    """The stack's registry stood in on 127.0.0.1 (tests.support.registry); `.server` is its server."""
+    api = RegistryApi()
+    api.server = serve(api)
+    return api
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> Path:
+    """A self-signed certificate for 127.0.0.1, as an API server would present."""
+    import shutil
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def readiness_api(serve, monkeypatch) -> ReadinessApi:
+    """The API server and KFP that `python -m infra.readiness` polls; `.kubeconfig` points at it and is what the
+    module reads on its standard input, as the stack's step hands it."""
+    api = ReadinessApi()
+    api.server = serve(api)
+    api.kubeconfig = kubeconfig_for(api.server)
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(read=lambda: api.kubeconfig))
+    return api

@@ -1,5 +1,4 @@
 """Every user error of the pipeline commands: one message with a fix, raised before anything runs or is sent."""
-import json
 import os
 import re
 import socket
@@ -9,18 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from kfp_laptop.errors import UserError
 from laptop import stack as stacks
-from laptop.errors import UserError
 from pipelines import cli, local_run
 from pipelines.arguments import wine_arguments
+from tests.support.outputs import FIXTURE_OUTPUTS
+from tests.support.tools import without
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTPUTS = json.loads((Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json").read_text())
-
-
-def without_pulumi(path: str) -> str:
-    """PATH minus every folder holding a `pulumi` executable: this machine as if the Pulumi CLI were not installed."""
-    return os.pathsep.join(d for d in path.split(os.pathsep) if not os.access(Path(d) / "pulumi", os.X_OK))
 
 
 @pytest.fixture
@@ -97,7 +92,7 @@ def test_invalid_quickstart_argument(nothing_may_run):
                                   lambda: cli.status("some-run"), lambda: cli.logs("some-run")])
 def test_cluster_commands_without_the_pulumi_cli(monkeypatch, call):
     """Real `laptop.stack` code: with no `pulumi` on PATH, a cluster target is an error, never a silent local run."""
-    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
+    monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))
     monkeypatch.setattr(local_run, "run_wine_locally", lambda *a, **k: pytest.fail("must not fall back to local"))
     with pytest.raises(UserError) as caught:
         call()
@@ -106,7 +101,7 @@ def test_cluster_commands_without_the_pulumi_cli(monkeypatch, call):
 
 def test_stack_without_every_output_is_named(monkeypatch):
     """Mock: `find_outputs` stands in for `pulumi stack output` (no Pulumi CLI here) returning an outdated stack."""
-    partial = {k: v for k, v in OUTPUTS.items() if k not in ("kfp_endpoint", "pipeline_root")}
+    partial = {k: v for k, v in FIXTURE_OUTPUTS.items() if k not in ("kfp_endpoint", "pipeline_root")}
     monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: partial)
     with pytest.raises(UserError) as caught:
         cli.run_wine()
@@ -123,7 +118,7 @@ def _closed_port() -> int:
 def test_kfp_endpoint_that_does_not_answer(monkeypatch, command):
     """Mock: `find_outputs` (no Pulumi CLI here); the connection refusal is real, on a closed 127.0.0.1 port."""
     url = f"http://127.0.0.1:{_closed_port()}"
-    monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: {**OUTPUTS, "kfp_endpoint": url})
+    monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: {**FIXTURE_OUTPUTS, "kfp_endpoint": url})
     with pytest.raises(UserError) as caught:
         command()
     assert f"the KFP endpoint {url} does not answer" in caught.value.problem
@@ -166,7 +161,7 @@ def test_a_containerized_cluster_run_reads_the_stack_once(monkeypatch):
     """Mock: `find_outputs` / `stack_outputs` stand in for `pulumi stack output` (no Pulumi CLI here); the registry
     refusing is real, on a closed 127.0.0.1 port."""
     reads = []
-    outputs = {**OUTPUTS, "registry": f"localhost:{_closed_port()}"}
+    outputs = {**FIXTURE_OUTPUTS, "registry": f"localhost:{_closed_port()}"}
     monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: reads.append("find_outputs") or outputs)
     monkeypatch.setattr(stacks, "stack_outputs", lambda stack=None: reads.append("stack_outputs") or outputs)
     with pytest.raises(UserError, match="the stack's registry at http://127.0.0.1:.* does not answer"):

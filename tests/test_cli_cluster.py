@@ -1,37 +1,21 @@
-"""The cluster path of the pipeline commands against a real HTTP server on 127.0.0.1 standing in for the stack.
-
-`KfpStandIn` imitates what kfp.Client 2.17.3 and minio-py meet at the stack's published ports:
-- the `ml-pipeline-ui` service of KFP 2.17 proxying the v2beta1 REST API: `GET /apis/v2beta1/healthz`,
-  `GET/POST /apis/v2beta1/experiments` (looked up by a display_name filter), `POST /apis/v2beta1/runs`,
-  `GET /apis/v2beta1/runs/{id}` (which walks through scripted snapshots of the run, as successive polls of a real run
-  do; an unknown id gets the API's 404) and `GET /apis/v1beta1/runs/{id}`, whose `workflow_manifest` is the run's
-  Argo workflow at that poll (shapes in tests/argo_workflow.py);
-- the UI server's pod-log endpoint `GET /k8s/pod/logs?podname=..&podnamespace=kubeflow` (text, or 500 for a pod it
-  cannot find, as frontend/server/handlers/pod-logs.ts answers);
-- MinIO's S3 calls for reading one artifact: bucket location, ListObjectsV2 and GetObject.
+"""The cluster path of the pipeline commands against a real HTTP server on 127.0.0.1 standing in for the stack
+(`KfpApi`, tests/support/kfp_api.py: KFP's API through the UI server, its pod-log endpoint, and MinIO's S3 calls).
 The only mock is `laptop.stack.find_outputs` / `stack_outputs` (no Pulumi CLI on this machine), pointed at it.
 """
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlparse
-from xml.sax.saxutils import escape
 
 import pytest
 
+from kfp_laptop.errors import UserError
 from laptop import stack as stacks
-from laptop.errors import UserError
 from pipelines import cli, cluster_run
 from pipelines.run_view import pod_name
-from tests.argo_workflow import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
-
-FIXTURE_OUTPUTS = json.loads((Path(__file__).parent / "fixtures" / "stack_outputs.json").read_text())
-RUN_ID = "4d3c2b1a-0000-4000-8000-000000000001"
-S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
+from tests.support.argo import quickstart_workflow, run_detail_v1, run_v2, wine_workflow
+from tests.support.backend import cache_hits
+from tests.support.kfp_api import RUN_ID, KfpApi
+from tests.support.outputs import FIXTURE_OUTPUTS
 
 TRAIN_1_POD = "wine-tuning-x7k2p-system-container-impl-3621781959"   # Argo's v2 pod names, worked out by hand
 TRAIN_0_POD = "wine-tuning-x7k2p-system-container-impl-359472531"
@@ -40,126 +24,36 @@ TRAIN_1 = "root › for-loop-1 › iteration-iterations(1:1) › iteration-item 
 TRAIN_0 = "root › for-loop-1 › iteration-iterations(0:0) › iteration-item › train-candidate › executor"
 
 
-def snapshot(state, workflow=None):
-    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far."""
-    manifest = workflow.manifest() if workflow else {}
+def snapshot(state, workflow=None, compressed=False):
+    """One poll's answers: the v2beta1 run and, for the v1beta1 run detail, the workflow as stored so far
+    (`compressed`: with its nodes in `status.compressedNodes`, as Argo stores a workflow past its size limit)."""
+    manifest = workflow.manifest(compressed) if workflow else {}
     return {"v2": run_v2(RUN_ID, state, manifest), "v1": run_detail_v1(RUN_ID, manifest) if workflow else
             {"run": {"id": RUN_ID}, "pipeline_runtime": {}}}
 
 
-class KfpStandIn:
-    """A real HTTP server; `runs` are the successive answers to GET /runs/{id} (the last one repeats)."""
-
-    def __init__(self, runs, logs=None, objects=None, create_status=200):
-        self.runs, self.logs, self.objects, self.create_status = list(runs), logs or {}, objects or {}, create_status
-        self.created, self.experiments, self.polls, self.log_queries = [], [], 0, []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                stand_in.get(self)
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                stand_in.post(self, body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @staticmethod
-    def reply(handler, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else (json.dumps(body) if content_type == "application/json"
-                                                     else body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", content_type)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def get(self, handler):
-        url = urlparse(handler.path)
-        query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        if url.path == "/apis/v2beta1/healthz":
-            return self.reply(handler, 200, {"multi_user": False})
-        if url.path == "/apis/v2beta1/experiments":   # kfp.Client looks an experiment up by a display_name filter
-            wanted = {p["key"]: p["stringValue"] for p in json.loads(query.get("filter") or "{}").get("predicates", [])}
-            found = [e for e in self.experiments if all(e.get(k) == v for k, v in wanted.items())]
-            return self.reply(handler, 200, {"experiments": found, "total_size": len(found)} if found else {})
-        if url.path.startswith(("/apis/v2beta1/runs/", "/apis/v1beta1/runs/")):
-            if url.path.rsplit("/", 1)[1] != RUN_ID:
-                return self.reply(handler, 404, {"code": 5, "message": "Failed to get run: ResourceNotFoundError"})
-            if url.path.startswith("/apis/v2beta1/"):
-                self.polls += 1
-                return self.reply(handler, 200, self.runs[min(self.polls, len(self.runs)) - 1]["v2"])
-            return self.reply(handler, 200, self.runs[max(min(self.polls, len(self.runs)) - 1, 0)]["v1"])
-        if url.path == "/k8s/pod/logs":
-            self.log_queries.append(query)
-            if query.get("podnamespace") != "kubeflow" or query.get("podname") not in self.logs:
-                return self.reply(handler, 500, f"Could not get main container logs: pod {query.get('podname')} "
-                                                "not found", "text/plain")
-            return self.reply(handler, 200, self.logs[query["podname"]], "text/plain")
-        return self.s3_get(handler, url.path.lstrip("/"), query)
-
-    def s3_get(self, handler, path, query):
-        bucket, _, key = path.partition("/")
-        if bucket != "mlpipeline":
-            return self.reply(handler, 404, b"", "application/xml")
-        if "location" in query:
-            return self.reply(handler, 200, f'<LocationConstraint xmlns="{S3_NS}"></LocationConstraint>'.encode(),
-                              "application/xml")
-        if not key:
-            keys = [k for k in self.objects if k.startswith(query.get("prefix", ""))]
-            contents = "".join(f"<Contents><Key>{escape(k)}</Key><LastModified>2026-11-29T00:00:00.000Z</LastModified>"
-                               f"<ETag>&quot;0&quot;</ETag><Size>{len(self.objects[k])}</Size>"
-                               f"<StorageClass>STANDARD</StorageClass></Contents>" for k in keys)
-            xml = (f'<ListBucketResult xmlns="{S3_NS}"><Name>mlpipeline</Name><Prefix>{escape(query.get("prefix", ""))}'
-                   f"</Prefix><KeyCount>{len(keys)}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
-                   f"{contents}</ListBucketResult>")
-            return self.reply(handler, 200, xml.encode(), "application/xml")
-        if key in self.objects:
-            return self.reply(handler, 200, self.objects[key], "application/octet-stream")
-        return self.reply(handler, 404, f'<Error><Code>NoSuchKey</Code><Key>{escape(key)}</Key></Error>'.encode(),
-                          "application/xml")
-
-    def post(self, handler, body):
-        if handler.path.startswith("/apis/v2beta1/experiments"):
-            experiment = {"experiment_id": f"exp-{len(self.experiments) + 1}", "display_name": body.get("display_name")}
-            self.experiments.append(experiment)
-            return self.reply(handler, 200, experiment)
-        if handler.path.startswith("/apis/v2beta1/runs"):
-            if self.create_status != 200:
-                return self.reply(handler, self.create_status, {"code": 3, "message": "Invalid input error: bad spec"})
-            self.created.append(body)
-            return self.reply(handler, 200, {"run_id": RUN_ID, "display_name": body.get("display_name"),
-                                             "experiment_id": body.get("experiment_id"), "state": "PENDING"})
-        return self.reply(handler, 404, {"code": 5, "message": "not found"})
+@pytest.fixture(params=[False, True], ids=["nodes", "compressedNodes"])
+def packed(request):
+    """Run each test using it on both shapes of a workflow's node status: plain and compressed."""
+    return request.param
 
 
 @pytest.fixture
-def stand_in_for(monkeypatch):
-    """Start a stand-in and point the stack's outputs (MinIO included) at it."""
-    started = []
+def stand_in_for(serve, monkeypatch):
+    """Start a stand-in and point the stack's outputs (MinIO included) at it; returns the `KfpApi` (`.url` is where
+    it serves)."""
     monkeypatch.setattr(cluster_run, "POLL_SECONDS", 0.01)
 
     def start(runs, **kwargs):
-        server = KfpStandIn(runs, **kwargs)
-        started.append(server)
-        outputs = {**FIXTURE_OUTPUTS, "kfp_endpoint": server.url, "minio_endpoint": server.url}
+        api = KfpApi(runs, **kwargs)
+        api.server = serve(api)
+        api.url = api.server.url
+        outputs = {**FIXTURE_OUTPUTS, "kfp_endpoint": api.url, "minio_endpoint": api.url}
         monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: outputs)
         monkeypatch.setattr(stacks, "stack_outputs", lambda stack=None: outputs)
-        return server
+        return api
 
-    yield start
-    for server in started:
-        server.close()
+    return start
 
 
 # <pipeline root>/<pipeline name>/<run id>/<task>/<uuid per execution>/<output> (backend/src/v2/driver provisionOutputs)
@@ -167,9 +61,9 @@ SUMMARY_KEY = f"v2/artifacts/wine-tuning/{RUN_ID}/evaluate-model/0b7e4c1d-5f7a-4
 SUMMARY = {"hyperparameters": {"n_neighbors": 7}, "cv_accuracy": 0.97, "test_accuracy": 0.956, "test_f1_macro": 0.95}
 
 
-def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys):
-    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))),
-                           snapshot("SUCCEEDED", wine_workflow())],
+def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_result(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("PENDING"), snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed),
+                           snapshot("SUCCEEDED", wine_workflow(), packed)],
                           objects={SUMMARY_KEY: json.dumps(SUMMARY).encode(),
                                    "v2/artifacts/wine-tuning/other-run/evaluate-model/1f0c/summary": b"{}"})
     summary = cli.run_wine(neighbors="3,7", parallelism="2", test_size="0.3", experiment="tuning")
@@ -192,10 +86,10 @@ def test_wine_on_the_cluster_submits_follows_each_iteration_and_prints_the_resul
     assert server.experiments == [{"experiment_id": "exp-1", "display_name": "tuning"}]
 
 
-def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys):
+def test_a_failed_task_shows_its_error_and_log_tail(stand_in_for, capsys, packed):
     log = "\n".join(f"line {i}" for i in range(100)) + "\nValueError: n_neighbors=500 > n_samples=106\n"
-    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))
-    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running"))), failed],
+    failed = snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)
+    server = stand_in_for([snapshot("RUNNING", wine_workflow(("Succeeded", "Running")), packed), failed],
                           logs={TRAIN_1_POD: log})
     with pytest.raises(UserError) as caught:
         cli.run_wine(neighbors="3,7")   # valid: the failure is the stand-in's workflow
@@ -235,6 +129,46 @@ def test_quickstart_on_the_cluster_passes_only_the_given_arguments_and_prints_th
     assert "sum: 19" in out and f"run succeeded: {server.url}/#/runs/details/{RUN_ID}" in out
 
 
+def _quickstart_logs(workflow, first, last):
+    manifest = workflow.manifest()
+    return {pod_name(manifest, pod): f"sum: {total}\n" for pod, total in ((first, 9), (last, 19))
+            if pod["phase"] != "Skipped"}
+
+
+def test_quickstart_sum_comes_back_when_the_same_run_is_repeated(stand_in_for, capsys):
+    """A repeated identical run is what KFP's cache would serve without running the executors (no pod, no log):
+    the stand-in decides cache hits from the submitted IR as the backend's driver does, and the sum still prints."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    body = server.created[0]
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], server.created)
+    assert hits == set()
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") == 19
+    assert capsys.readouterr().out.count("sum: 19") == 2
+
+
+def test_the_cache_model_has_teeth(stand_in_for, capsys):
+    """With caching on (as KFP compiles tasks by default), the repeated run is a cache hit: no pod ran add-2,
+    so its log holds no sum. This is what the quickstart's caching setting prevents."""
+    workflow, first, last = quickstart_workflow()
+    server = stand_in_for([snapshot("SUCCEEDED", workflow)], logs=_quickstart_logs(workflow, first, last))
+    cli.run_quickstart(a="4", b="5", target="cluster")
+    queried = len(server.log_queries)
+    body = server.created[0]
+    for task in body["pipeline_spec"]["root"]["dag"]["tasks"].values():
+        task["cachingOptions"] = {"enableCache": True}
+    hits = cache_hits(body["pipeline_spec"], body["runtime_config"]["parameters"], [body])
+    assert hits == {"add", "add-2"}
+    again, first, last = quickstart_workflow(cached=hits)
+    server.runs, server.polls, server.logs = [snapshot("SUCCEEDED", again)], 0, _quickstart_logs(again, first, last)
+    assert cli.run_quickstart(a="4", b="5", target="cluster") is None
+    assert "the sum could not be read from the add-2 task's log" in capsys.readouterr().out
+    assert len(server.log_queries) == queried     # a skipped executor has no pod whose log could be asked for
+
+
 def test_quickstart_sum_missing_from_the_log_is_not_an_error(stand_in_for, capsys):
     workflow, _, _ = quickstart_workflow()
     stand_in_for([snapshot("SUCCEEDED", workflow)])          # the UI server finds no log for the pod
@@ -254,8 +188,8 @@ def test_an_api_refusal_quotes_the_server(stand_in_for):
         cli.run_wine()
 
 
-def test_status_prints_the_task_tree(stand_in_for, capsys):
-    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"))])
+def test_status_prints_the_task_tree(stand_in_for, capsys, packed):
+    stand_in_for([snapshot("FAILED", wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)"), packed)])
     cli.status(RUN_ID)
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -272,8 +206,8 @@ def test_status_of_an_unknown_run(stand_in_for):
         cli.status("nope")
 
 
-def test_logs_of_one_task_and_of_all(stand_in_for, capsys):
-    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())],
+def test_logs_of_one_task_and_of_all(stand_in_for, capsys, packed):
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow(), packed)],
                  logs={LOAD_POD: "loaded 178 rows\n", TRAIN_0_POD: "fitted k=3\n"})
     cli.logs(RUN_ID, task="load-data")
     out = capsys.readouterr().out
@@ -302,10 +236,19 @@ def test_an_endpoint_that_answers_with_an_error(stand_in_for, monkeypatch):
     assert "inv doctor" in caught.value.fix
 
 
+def test_an_api_server_that_is_down_behind_the_ui_is_reported_down(stand_in_for):
+    """The UI server still answers healthz with 200; its apiServerReady says the API is down."""
+    server = stand_in_for([snapshot("SUCCEEDED", wine_workflow())], api_ready=False)
+    with pytest.raises(UserError) as caught:
+        cli.run_quickstart()
+    assert "the KFP API server behind the UI is not ready" in caught.value.problem
+    assert "inv doctor" in caught.value.fix and not server.created
+
+
 def test_an_endpoint_that_goes_away_during_the_run(stand_in_for, monkeypatch):
     """The stand-in really shuts down after the first poll: the next poll's refused connection is a UserError."""
     server = stand_in_for([snapshot("RUNNING", wine_workflow(("Running", "Running")))])
-    clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.close())
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: server.server.close())
     monkeypatch.setattr(cluster_run, "time", clock)
     with pytest.raises(UserError) as caught:
         cli.run_quickstart()

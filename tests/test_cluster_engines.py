@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from infra import topology
 from infra.cluster import registry
-from infra.cluster.engine import engine_for
+from infra.cluster.engines import engine_for
 from infra.config import ConfigError, from_raw
 from infra.data_dir import MARKER as DATA_DIR_MARKER
+from tests.support.tools import SYSTEM_PATH, FakeTools
 
-SYSTEM_PATH = "/usr/bin:/bin"
 STUBS = {
     "docker": r'''
 echo "docker $*" >> "$STUB_LOG"
@@ -53,18 +53,17 @@ KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\n"
 
 
 class Host:
-    """A stand-in laptop: stub binaries on PATH, a call log, and the files the steps left."""
+    """A stand-in laptop: stub binaries on PATH (the `fake_tools` fixture), a call log, and the files the steps left."""
 
-    def __init__(self, root: Path, tools=("docker", "kind", "k3d")):
-        self.bin, self.fs, self.log = root / "bin", root / "fs", root / "calls.log"
-        self.bin.mkdir()
+    def __init__(self, tools: FakeTools, stubs=("docker", "kind", "k3d")):
+        root = tools.folder.parent
+        self.tools, self.fs, self.log = tools, root / "fs", root / "calls.log"
         self.fs.mkdir()
-        for tool in tools:
-            (self.bin / tool).write_text("#!/bin/sh\n" + STUBS[tool] + "\n")
-            (self.bin / tool).chmod(0o755)
+        for tool in stubs:
+            tools.add(tool, STUBS[tool])
 
     def run(self, script: str) -> subprocess.CompletedProcess:
-        env = {"PATH": f"{self.bin}:{SYSTEM_PATH}", "STUB_LOG": str(self.log), "STUB_FS": str(self.fs),
+        env = {"PATH": self.tools.path(), "STUB_LOG": str(self.log), "STUB_FS": str(self.fs),
                "STUB_CLUSTER": "lab", "HOME": str(self.fs)}
         return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
 
@@ -77,20 +76,28 @@ def config(engine: str, tmp_path: Path):
                      "minioConsolePort": "19001", "registryPort": "15001", "dataDir": str(tmp_path / "my data")})
 
 
+def create(cfg) -> str:
+    """The create step, with the stack's registry passed in as the program passes it."""
+    return engine_for(cfg).create_command(registry.registry_spec(cfg))
+
+
+def document(cfg) -> dict:
+    return engine_for(cfg).config_document(registry.registry_spec(cfg))
+
+
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
-def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path):
-    host, cfg = Host(tmp_path), config(engine, tmp_path)
-    step = engine_for(cfg)
-    result = host.run(step.create_command())
+def test_create_prints_only_the_kubeconfig_and_hands_the_engine_its_config(engine, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
+    result = host.run(create(cfg))
     assert result.returncode == 0, result.stderr
     assert result.stdout == KUBECONFIG_TEXT
-    assert yaml.safe_load((host.fs / "cluster-config.yaml").read_text()) == step.config_document()
+    assert yaml.safe_load((host.fs / "cluster-config.yaml").read_text()) == document(cfg)
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file(), "dataDir (with a space in its path) prepared and marked"
 
 
-def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
-    host = Host(tmp_path)
-    assert host.run(engine_for(config("kind", tmp_path)).create_command()).returncode == 0
+def test_kind_writes_the_registry_mirror_into_every_node(tmp_path, fake_tools):
+    host = Host(fake_tools)
+    assert host.run(create(config("kind", tmp_path))).returncode == 0
     hosts_toml = host.fs / "_etc_containerd_certs.d_localhost:15001_hosts.toml"
     mirror = tomllib.loads(hosts_toml.read_text())
     assert mirror == {"host": {"http://lab-registry:5000": {"capabilities": ["pull", "resolve"]}}}
@@ -98,44 +105,43 @@ def test_kind_writes_the_registry_mirror_into_every_node(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
-def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path):
-    host, step = Host(tmp_path), engine_for(config(engine, tmp_path))
-    host.run(step.create_command())
-    second = host.run(step.create_command())
+def test_create_adopts_an_existing_cluster_instead_of_failing(engine, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
+    host.run(create(cfg))
+    second = host.run(create(cfg))
     assert second.returncode == 0 and second.stdout == KUBECONFIG_TEXT
     assert sum(f"{engine} " in c and " create" in c for c in host.calls()) == 1
 
 
 @pytest.mark.parametrize("engine,hint", [("kind", "brew install kind"), ("k3d", "brew install k3d")])
-def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_path):
+def test_missing_engine_binary_fails_with_the_install_command(engine, hint, tmp_path, fake_tools):
     if shutil.which(engine, path=SYSTEM_PATH):
         pytest.skip(f"{engine} is installed system-wide here, so it cannot be missing")
-    host = Host(tmp_path, tools=("docker",))
-    result = host.run(engine_for(config(engine, tmp_path)).create_command())
+    host = Host(fake_tools, stubs=("docker",))
+    result = host.run(create(config(engine, tmp_path)))
     assert result.returncode == 127
     assert f"`{engine}` is not installed" in result.stderr and hint in result.stderr
 
 
-def test_missing_docker_is_named_first(tmp_path):
+def test_missing_docker_is_named_first(tmp_path, fake_tools):
     if shutil.which("docker", path=SYSTEM_PATH):
         pytest.skip("docker is installed system-wide here")
-    result = Host(tmp_path, tools=("kind",)).run(engine_for(config("kind", tmp_path)).create_command())
+    result = Host(fake_tools, stubs=("kind",)).run(create(config("kind", tmp_path)))
     assert result.returncode == 127 and "`docker` is not installed" in result.stderr
 
 
 @pytest.mark.parametrize("engine,expected", [("kind", "kind delete cluster --name lab"),
                                              ("k3d", "k3d cluster delete lab")])
-def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path):
-    host, cfg = Host(tmp_path), config(engine, tmp_path)
-    step = engine_for(cfg)
-    host.run(step.create_command())
-    assert host.run(step.delete_command()).returncode == 0
+def test_delete_removes_the_cluster_and_keeps_data(engine, expected, tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config(engine, tmp_path)
+    host.run(create(cfg))
+    assert host.run(engine_for(cfg).delete_command()).returncode == 0
     assert host.calls()[-1] == expected
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file()
 
 
-def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path):
-    host, cfg = Host(tmp_path), config("kind", tmp_path)
+def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path, fake_tools):
+    host, cfg = Host(fake_tools), config("kind", tmp_path)
     spec = registry.registry_spec(cfg)
     assert host.run(registry.run_command(spec)).returncode == 0
     (run,) = [c for c in host.calls() if c.startswith("docker run")]
@@ -146,8 +152,8 @@ def test_registry_starts_once_on_loopback_and_restarts_when_present(tmp_path):
     assert host.calls()[-1] == "docker start lab-registry"
 
 
-def test_registry_joins_the_cluster_network_once(tmp_path):
-    host, spec = Host(tmp_path), registry.registry_spec(config("k3d", tmp_path))
+def test_registry_joins_the_cluster_network_once(tmp_path, fake_tools):
+    host, spec = Host(fake_tools), registry.registry_spec(config("k3d", tmp_path))
     assert host.run(registry.connect_command(spec, "k3d-lab")).returncode == 0
     assert host.calls()[-1] == "docker network connect k3d-lab lab-registry"
     (host.fs / "network-members").write_text("k3d-lab-server-0 lab-registry ")
@@ -158,30 +164,31 @@ def test_registry_joins_the_cluster_network_once(tmp_path):
 def test_k3d_leaves_its_network_to_k3d_so_delete_removes_it(tmp_path):
     """k3d v5 marks a network named in the config file as external and keeps it on `k3d cluster delete`
     (pkg/config/transform.go), so every `inv down` would leave one behind. The registry joins k3d's default name."""
-    step = engine_for(config("k3d", tmp_path))
-    assert "network" not in step.config_document()
-    assert step.network == "k3d-lab"
+    cfg = config("k3d", tmp_path)
+    assert "network" not in document(cfg)
+    assert engine_for(cfg).network == "k3d-lab"
 
 
 def test_node_data_dir_is_where_both_engines_mount_data(tmp_path):
-    kind = engine_for(config("kind", tmp_path)).config_document()
-    k3d = engine_for(config("k3d", tmp_path)).config_document()
+    kind = document(config("kind", tmp_path))
+    k3d = document(config("k3d", tmp_path))
     assert kind["nodes"][0]["extraMounts"][0]["containerPath"] == topology.NODE_DATA_DIR
     assert k3d["volumes"][0]["volume"].endswith(f":{topology.NODE_DATA_DIR}")
 
 
-def test_registry_teardown_never_fails_a_destroy(tmp_path):
+def test_registry_teardown_never_fails_a_destroy(tmp_path, fake_tools):
     """`docker rm`/`network disconnect` of something already gone must not block `pulumi destroy`."""
-    host, spec = Host(tmp_path, tools=()), registry.registry_spec(config("kind", tmp_path))
+    host, spec = Host(fake_tools, stubs=()), registry.registry_spec(config("kind", tmp_path))
     for step in (registry.remove_command(spec), registry.disconnect_command(spec, "kind")):
         assert host.run(step).returncode == 0
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d"])
 def test_node_image_runs_the_kubernetes_minor_the_objects_are_validated_against(engine):
-    """tests/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that minor."""
-    document = engine_for(from_raw({"engine": engine}, machine="x86_64")).config_document()
-    image = document["nodes"][0]["image"] if engine == "kind" else document["image"]
+    """tests/support/k8s_schema.py checks every object against topology.KUBERNETES_VERSION: the nodes must run that
+    minor."""
+    cluster = document(from_raw({"engine": engine}, machine="x86_64"))
+    image = cluster["nodes"][0]["image"] if engine == "kind" else cluster["image"]
     assert image.split(":")[1].startswith(f"v{topology.KUBERNETES_VERSION}."), image
 
 
@@ -203,12 +210,12 @@ def test_every_value_reaches_the_engine_intact_through_the_generated_steps(tmp_p
     except ConfigError as err:
         assert "dataDir" in str(err) and ("control characters" in str(err) or "':'" in str(err)), str(err)
         return
-    host = Host(root)
+    host, spec = Host(FakeTools(root / "bin")), registry.registry_spec(cfg)
     step = engine_for(cfg)
-    for script in (step.create_command(), registry.run_command(registry.registry_spec(cfg))):
+    for script in (step.create_command(spec), registry.run_command(spec)):
         result = host.run(script)
         assert result.returncode == 0, result.stderr
     written = yaml.safe_load((host.fs / "cluster-config.yaml").read_text())
-    assert written == step.config_document()
+    assert written == step.config_document(spec)
     assert (cfg.data_dir / DATA_DIR_MARKER).is_file() and (cfg.data_dir / "registry").is_dir()
     assert [p.name for p in (root / "data").iterdir()] == [cfg.data_dir.name], "nothing created beside dataDir"

@@ -1,23 +1,23 @@
 """Readiness: the pure decision, then the real polling loop (`python -m infra.readiness`) against a stand-in
-Kubernetes API + KFP server on 127.0.0.1 (a real HTTP server: no cluster on this machine)."""
+Kubernetes API + KFP server on 127.0.0.1 (`readiness_api`, tests/support/kube.py: a real HTTP server, as there is no
+cluster on this machine)."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
-import threading
-import types
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config import PROJECT_ROOT
 from infra.readiness import __main__ as readiness_main
 from infra.readiness import assess as readiness
 from infra.readiness.assess import Tracker, assess
+from tests.support import kube
 
 
 def deployment(name: str, available: int, replicas: int = 1) -> dict:
@@ -29,15 +29,9 @@ def deployment(name: str, available: int, replicas: int = 1) -> dict:
 
 
 def pod(name: str, waiting_reason: str | None = None, labels: dict | None = None) -> dict:
-    ready = waiting_reason is None
-    state = {"running": {}} if ready else {"waiting": {"reason": waiting_reason, "message": "back-off pulling"}}
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "kubeflow", "labels": labels or {}},
-            "spec": {"containers": [{"name": "main", "image": "example/img:1"}]},
-            "status": {"phase": "Running" if ready else "Pending",
-                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-                       "containerStatuses": [{"name": "main", "image": "example/img:1", "imageID": "", "ready": ready,
-                                              "restartCount": 0, "state": state}]}}
+    """A pod as the kubernetes client reads it (tests.support.kube), Pending while a container waits."""
+    return kube.pod(name=name, owned=False, labels=labels, phase="Running" if waiting_reason is None else "Pending",
+                    ready=waiting_reason is None, waiting=waiting_reason, message="back-off pulling")
 
 
 ENDPOINT = "http://127.0.0.1:8080"
@@ -89,98 +83,78 @@ def test_pipeline_run_pods_are_not_the_platforms_problem():
     assert verdict.ok
 
 
-class StandIn:
-    """A Kubernetes API (Deployments, Pods, service proxy) and KFP's healthz, from mutable state."""
-
-    def __init__(self):
-        self.deployments, self.pods, self.kfp_status = [], [], 503
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path = unquote(self.path.split("?")[0])   # the API server routes on the decoded path
-                if path == "/apis/apps/v1/namespaces/kubeflow/deployments":
-                    self._json(200, {"kind": "DeploymentList", "apiVersion": "apps/v1", "metadata": {},
-                                     "items": stand_in.deployments})
-                elif path == "/api/v1/namespaces/kubeflow/pods":
-                    self._json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": stand_in.pods})
-                elif path in ("/apis/v2beta1/healthz",
-                              "/api/v1/namespaces/kubeflow/services/ml-pipeline-ui:80/proxy/apis/v2beta1/healthz"):
-                    self._json(stand_in.kfp_status, {"commit_sha": "stand-in"})
-                else:
-                    self._json(404, {})
-
-            def _json(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def kubeconfig(self) -> str:
-        return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "stand-in",
-                               "clusters": [{"name": "c", "cluster": {"server": self.url}}],
-                               "users": [{"name": "u", "user": {}}],
-                               "contexts": [{"name": "stand-in", "context": {"cluster": "c", "user": "u"}}]})
+def test_loop_returns_when_kfp_answers(readiness_api):
+    readiness_api.deployments, readiness_api.pods = [deployment("ml-pipeline", 1)], [pod("p")]
+    readiness_api.kfp_status = 200
+    assert readiness_main.main(["--endpoint", readiness_api.server.url, "--interval", "0.05", "--timeout", "5"]) == 0
 
 
-@pytest.fixture
-def stand_in(monkeypatch):
-    server = StandIn()
-    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(read=server.kubeconfig))   # as the step hands it
-    yield server
-    server.server.shutdown()
+@pytest.mark.parametrize("service_proxy", [False, True])
+def test_loop_waits_while_the_ui_answers_but_the_api_server_is_down(readiness_api, service_proxy):
+    readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 1)], 200
+    readiness_api.api_ready = False
+    endpoint = "http://127.0.0.1:9" if service_proxy else readiness_api.server.url
+    args = ["--endpoint", endpoint, "--interval", "0.05", "--timeout", "0.3"] + (["--service-proxy"] * service_proxy)
+    assert readiness_main.main(args) == 1
 
 
-def test_loop_returns_when_kfp_answers(stand_in):
-    stand_in.deployments, stand_in.pods, stand_in.kfp_status = [deployment("ml-pipeline", 1)], [pod("p")], 200
-    assert readiness_main.main(["--endpoint", stand_in.url, "--interval", "0.05", "--timeout", "5"]) == 0
-
-
-def test_loop_fails_naming_the_stuck_pod(stand_in, monkeypatch, capsys):
+def test_loop_fails_naming_the_stuck_pod(readiness_api, monkeypatch, capsys):
     monkeypatch.setattr(readiness, "HOPELESS_AFTER_SECONDS", 0.1)
-    stand_in.deployments, stand_in.pods = [deployment("minio", 0)], [pod("minio-5c", "ErrImagePull")]
-    assert readiness_main.main(["--endpoint", stand_in.url, "--interval", "0.05", "--timeout", "5"]) == 1
+    readiness_api.deployments, readiness_api.pods = [deployment("minio", 0)], [pod("minio-5c", "ErrImagePull")]
+    assert readiness_main.main(["--endpoint", readiness_api.server.url, "--interval", "0.05", "--timeout", "5"]) == 1
     err = capsys.readouterr().err
     assert "pod minio-5c: ErrImagePull" in err and "fix:" in err
 
 
-def test_loop_asks_through_the_api_server_for_existing_clusters(stand_in):
-    stand_in.deployments, stand_in.kfp_status = [deployment("ml-pipeline", 1)], 200
+def test_loop_asks_through_the_api_server_for_existing_clusters(readiness_api):
+    readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 1)], 200
     unreachable = "http://127.0.0.1:9"   # nothing listens: only the service proxy can answer
     assert readiness_main.main(["--endpoint", unreachable, "--service-proxy", "--interval", "0.05",
                                 "--timeout", "5"]) == 0
 
 
-def test_module_runs_as_the_stack_runs_it(stand_in):
-    stand_in.deployments, stand_in.kfp_status = [deployment("ml-pipeline", 0)], 503
-    result = subprocess.run([sys.executable, "-m", "infra.readiness", "--endpoint", stand_in.url,
+def test_module_runs_as_the_stack_runs_it(readiness_api):
+    readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 0)], 503
+    result = subprocess.run([sys.executable, "-m", "infra.readiness", "--endpoint", readiness_api.server.url,
                              "--interval", "0.05", "--timeout", "0.5"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ}, input=stand_in.kubeconfig())
+                            text=True, timeout=60, env={**os.environ}, input=readiness_api.kubeconfig)
     assert result.returncode == 1
     assert "KFP is not ready" in result.stderr and "Deployments not available: ml-pipeline" in result.stderr
 
 
-def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_on_its_stdin(stand_in, tmp_path):
+def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_on_its_stdin(readiness_api, tmp_path):
     """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig on standard input."""
     from infra.components.readiness import readiness_command
     from infra.config import from_raw
 
-    stand_in.deployments, stand_in.kfp_status = [deployment("ml-pipeline", 1)], 200
-    kubeconfig = yaml.safe_load(stand_in.kubeconfig())
+    readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 1)], 200
+    kubeconfig = yaml.safe_load(kube.kubeconfig_for(readiness_api.server))
     kubeconfig["users"][0]["user"] = {"token": "s3cr3t-token"}
-    port = stand_in.url.rsplit(":", 1)[1]
+    port = readiness_api.server.url.rsplit(":", 1)[1]
     step = readiness_command(from_raw({"kfpPort": port, "dataDir": str(tmp_path)}))
     result = subprocess.run(["/bin/sh", "-c", step], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin"}, input=yaml.safe_dump(kubeconfig))
     assert result.returncode == 0, result.stderr
     assert "KFP answers" in result.stderr
     assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))
+
+
+@given(st.binary(max_size=64) | st.dictionaries(st.sampled_from(["apiServerReady", "commit_sha", "multi_user"]),
+                                                st.none() | st.booleans() | st.text(max_size=3)).map(
+                                                    lambda d: json.dumps(d).encode()))
+def test_healthz_counts_as_ready_only_when_the_api_server_says_so(body):
+    """Any answer body: never an exception; ready only with apiServerReady true (the UI server's answer) or, without
+    that field, the API server's own answer (commit_sha)."""
+    from infra.readiness.healthz import healthz_problem
+
+    problem = healthz_problem(body)
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        assert problem
+    elif "apiServerReady" in answer:
+        assert (problem is None) == (answer["apiServerReady"] is True)
+    else:
+        assert (problem is None) == ("commit_sha" in answer)

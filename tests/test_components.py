@@ -73,7 +73,7 @@ def test_a_candidate_that_cannot_work_fails_loudly(halves):
 
 
 def _candidate(k, mean, std):
-    return {"hyperparameters": {"n_neighbors": k}, "cv_accuracy": mean, "cv_accuracy_std": std}
+    return {"n_neighbors": k, "cv_accuracy": mean, "cv_accuracy_std": std}
 
 
 def test_pick_best_prefers_accuracy_then_steadiness_then_smaller_k():
@@ -97,9 +97,13 @@ def test_evaluation_reports_accuracy_f1_and_a_full_confusion_matrix(halves):
     assert sum(matrix[i][i] for i in range(3)) / len(test) == pytest.approx(result["accuracy"])
 
 
-def test_plain_hyperparameters_restores_whole_numbers():
-    assert logic.plain_hyperparameters({"n_neighbors": 7.0, "weights": "distance", "p": 1.5}) == \
-        {"n_neighbors": 7, "weights": "distance", "p": 1.5}
+def test_model_metadata_carries_only_the_models_own_keys_as_flat_numbers():
+    """What the backend adds to a candidate's metadata (display_name, store_session_info) is never carried on, and
+    whole numbers that come back as floats are ints again."""
+    backend_view = {"n_neighbors": 7.0, "cv_accuracy": 0.9, "cv_accuracy_std": 0.01, "display_name": "scored",
+                    "store_session_info": "{}"}
+    assert logic.model_metadata(backend_view) == {"n_neighbors": 7, "cv_accuracy": 0.9, "cv_accuracy_std": 0.01}
+    assert logic.hyperparameters(backend_view) == {"n_neighbors": 7}
 
 
 def _artifact(kind, tmp_path, name):
@@ -123,13 +127,13 @@ def test_component_wrappers_hand_parquet_and_models_along(tmp_path):
         wine_components.train_candidate(train=train, n_neighbors=k, model=model)
         out, metrics = _artifact(Model, tmp_path, f"scored-{k}"), _artifact(Metrics, tmp_path, f"metrics-{k}")
         wine_components.score_candidate(model=model, train=train, folds=5, scored=out, metrics=metrics)
-        assert out.metadata["hyperparameters"] == {"n_neighbors": k}
+        assert out.metadata["n_neighbors"] == k
         assert metrics.metadata["cv_accuracy"] == out.metadata["cv_accuracy"]
         scored.append(out)
     best = _artifact(Model, tmp_path, "best")
     wine_components.select_best(candidates=scored, best=best)
     winner = max(scored, key=lambda m: m.metadata["cv_accuracy"])
-    assert best.metadata["hyperparameters"] == winner.metadata["hyperparameters"] and best.metadata["candidates"] == 2
+    assert best.metadata["n_neighbors"] == winner.metadata["n_neighbors"] and best.metadata["candidates"] == 2
     assert joblib.load(best.path).predict(pd.read_parquet(test.path).drop(columns=["target"])).shape == (45,)
     metrics, confusion = _artifact(Metrics, tmp_path, "metrics"), _artifact(ClassificationMetrics, tmp_path, "cm")
     summary = _artifact(Artifact, tmp_path, "summary")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infra.cluster.engine import engine_for
+from infra.cluster.engines import engine_for
 from infra.cluster.registry import registry_spec, run_command
 from infra.components.readiness import readiness_command
 from infra.config import CLUSTER_NAME_MAX, DEFAULTS, MIN_HOST_PORT, ConfigError, from_raw
@@ -81,7 +81,7 @@ def test_every_generated_script_of_an_accepted_config_is_valid_shell(raw, engine
     except ConfigError:
         return
     step = engine_for(config)
-    scripts = [step.create_command(), step.delete_command(), step.exists_command(),
+    scripts = [step.create_command(registry_spec(config)), step.delete_command(), step.exists_command(),
                run_command(registry_spec(config)), readiness_command(config)]
     for script in scripts:
         checked = subprocess.run(["/bin/sh", "-n", "-c", script], capture_output=True, text=True, timeout=10)

@@ -14,13 +14,12 @@ import laptop.stack
 import pipelines.cli
 import pipelines.cluster_run
 import pipelines.local_run
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.containerized import docker_cli
 from pipelines.containerized.build import BUILT, SKIPPED, build_and_push
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, image_refs
 from pipelines.containerized.target import Target
 from pipelines.containerized.variant import LOCAL_NOTE
-from tests.test_containerized_registry import registry  # noqa: F401  (the stand-in registry fixture)
 
 SECRET = "not-a-real-secret"
 
@@ -34,7 +33,7 @@ def _outputs(port: int) -> dict:
 
 @pytest.fixture
 def stack(registry, monkeypatch):
-    outputs = _outputs(registry.server_address[1])
+    outputs = _outputs(registry.server.port)
     monkeypatch.setattr(laptop.stack, "stack_outputs", lambda stack=None: outputs)
     return outputs
 

@@ -43,7 +43,8 @@ def test_no_registry_address_is_written_into_the_package():
 def test_the_plan_targets_the_clusters_platform_and_is_stable():
     first, again = _plan(), _plan()
     assert {image.platform for image in first.values()} == {"linux/arm64"}
-    assert {n: (i.ref, dict(i.files)) for n, i in first.items()} == {n: (i.ref, dict(i.files)) for n, i in again.items()}
+    shown = {n: (i.ref, dict(i.files)) for n, i in first.items()}
+    assert shown == {n: (i.ref, dict(i.files)) for n, i in again.items()}
     amd = _plan({**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "arch": "amd64"}})
     assert {image.platform for image in amd.values()} == {"linux/amd64"}
     assert all(amd[name].tag != first[name].tag for name in first), "an arm64 tag must never serve an amd64 cluster"
@@ -96,15 +97,15 @@ def test_tags_move_when_a_components_source_changes(project_copy):
 
 
 def test_sources_follow_every_import_form_into_the_project(project_copy):
-    (project_copy / "laptop").mkdir()
+    (project_copy / "kfp_laptop").mkdir()
     for name in ("__init__.py", "errors.py"):
-        (project_copy / "laptop" / name).write_text("")
+        (project_copy / "kfp_laptop" / name).write_text("")
     (project_copy / "pipelines/extra.py").write_text(
         "import json\nimport pipelines.packaging\nfrom pipelines.wine import logic\n"
-        "from pipelines.wine.logic import pick_best\n\n\ndef later():\n    from laptop.errors import UserError\n")
+        "from pipelines.wine.logic import pick_best\n\n\ndef later():\n    from kfp_laptop.errors import UserError\n")
     assert set(contexts.project_sources("pipelines/extra.py")) == {
         "pipelines/extra.py", "pipelines/__init__.py", "pipelines/packaging.py", "pipelines/wine/__init__.py",
-        "pipelines/wine/logic.py", "laptop/__init__.py", "laptop/errors.py"}
+        "pipelines/wine/logic.py", "kfp_laptop/__init__.py", "kfp_laptop/errors.py"}
 
 
 def test_tags_move_when_the_pinned_packages_change(monkeypatch):

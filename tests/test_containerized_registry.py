@@ -1,13 +1,11 @@
 """The registry side of `inv build-components`: reading the target from stack outputs, and the "already pushed -> skip"
-decision against a real HTTP server on 127.0.0.1 standing in for the stack's registry."""
+decision against a real HTTP server on 127.0.0.1 standing in for the stack's registry (the `registry` fixture,
+tests/support/registry.py)."""
 from __future__ import annotations
-
-import http.server
-import threading
 
 import pytest
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.containerized.build import BUILT, SKIPPED, push_missing
 from pipelines.containerized.images import ImageBuild
 from pipelines.containerized.registry import manifest_exists, require_registry
@@ -17,66 +15,8 @@ OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "
                                                       "arch": "arm64"}}
 
 
-class RegistryStandIn(http.server.ThreadingHTTPServer):
-    """Imitates the parts of the Docker Registry HTTP API v2 (distribution `registry:2`) that the build uses:
-    `GET /v2/` answers 200 with the API version header, `HEAD /v2/<name>/manifests/<tag>` answers 200 with a digest
-    for a stored tag and 404 (`MANIFEST_UNKNOWN`) otherwise. It records each request path and Accept header."""
-
-    def __init__(self, stored: set[str]):
-        self.stored = stored          # "name:tag"
-        self.requests: list[tuple[str, str, str]] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _answer(self, with_body: bool):
-        self.server.requests.append((self.command, self.path, self.headers.get("Accept", "")))
-        parts = self.path.split("/")
-        if self.path == "/v2/":
-            status, body = 200, b"{}"
-        elif self.path.startswith("/v2/") and parts[-2] == "manifests":
-            known = f"{'/'.join(parts[2:-2])}:{parts[-1]}" in self.server.stored
-            status = 200 if known else 404
-            body = b'{"schemaVersion": 2}' if known else b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
-        else:
-            status, body = 404, b"{}"
-        self.send_response(status)
-        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if status == 200:
-            self.send_header("Docker-Content-Digest", "sha256:" + "0" * 64)
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def do_GET(self):
-        self._answer(with_body=True)
-
-    def do_HEAD(self):
-        self._answer(with_body=False)
-
-
-@pytest.fixture
-def registry():
-    server = RegistryStandIn(stored=set())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _target_for(server: RegistryStandIn) -> Target:
-    port = server.server_address[1]
-    return Target.from_outputs({**OUTPUTS, "registry": f"localhost:{port}"})
+def _target_for(registry) -> Target:
+    return Target.from_outputs({**OUTPUTS, "registry": f"localhost:{registry.server.port}"})
 
 
 def _image(name: str, target: Target, text: str = "FROM scratch\n") -> ImageBuild:
@@ -107,8 +47,8 @@ def test_target_rejects_incomplete_outputs_with_a_user_error(outputs, named):
 
 def test_manifest_lookup_asks_the_registry_api_for_every_manifest_kind(registry):
     registry.stored.add("kfp-laptop/wine-train:c123")
-    assert manifest_exists(registry.api_base, "kfp-laptop/wine-train", "c123")
-    assert not manifest_exists(registry.api_base, "kfp-laptop/wine-train", "c456")
+    assert manifest_exists(registry.server.url, "kfp-laptop/wine-train", "c123")
+    assert not manifest_exists(registry.server.url, "kfp-laptop/wine-train", "c456")
     method, path, accept = registry.requests[0]
     assert (method, path) == ("HEAD", "/v2/kfp-laptop/wine-train/manifests/c123")
     assert "application/vnd.oci.image.index.v1+json" in accept
@@ -131,8 +71,7 @@ def test_pushed_images_are_skipped_and_missing_ones_built(registry):
 
 def test_a_registry_that_does_not_answer_is_a_user_error(registry):
     target = _target_for(registry)
-    registry.shutdown()
-    registry.server_close()
+    registry.server.close()
     with pytest.raises(UserError, match="does not answer") as err:
         push_missing([_image("wine-train", target)], target, lambda context, image: None)
     assert "inv up" in err.value.fix
@@ -140,12 +79,11 @@ def test_a_registry_that_does_not_answer_is_a_user_error(registry):
 
 def test_an_unexpected_registry_answer_is_a_user_error(registry):
     with pytest.raises(UserError, match="HTTP 404"):
-        require_registry(registry.api_base + "/not-a-registry")
+        require_registry(registry.server.url + "/not-a-registry")
 
 
 def test_a_registry_that_goes_away_during_the_lookups_is_a_user_error(registry):
-    api_base = registry.api_base
-    registry.shutdown()
-    registry.server_close()
+    api_base = registry.server.url
+    registry.server.close()
     with pytest.raises(UserError, match="stopped answering while looking up kfp-laptop/wine-train:c1"):
         manifest_exists(api_base, "kfp-laptop/wine-train", "c1")

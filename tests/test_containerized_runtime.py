@@ -24,7 +24,8 @@ OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "
 # Drop the editable install's import hook: only the context (cwd / PYTHONPATH) can provide `pipelines`.
 HIDE_PROJECT = ("import runpy, sys; "
                 "sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in getattr(f, '__name__', '')]; ")
-EXECUTOR = HIDE_PROJECT + "sys.argv[0] = 'executor_main'; runpy.run_module('kfp.dsl.executor_main', run_name='__main__')"
+EXECUTOR = HIDE_PROJECT + ("sys.argv[0] = 'executor_main'; "
+                           "runpy.run_module('kfp.dsl.executor_main', run_name='__main__')")
 
 
 def _clean_env(**extra) -> dict:
@@ -71,7 +72,7 @@ def test_the_train_context_runs_the_training_step_through_kfps_executor(contexts
     model = joblib.load(tmp_path / "model")
     assert model.get_params()["kneighborsclassifier__n_neighbors"] == 5
     written = json.loads((tmp_path / "executor_output.json").read_text())
-    assert written["artifacts"]["model"]["artifacts"][0]["metadata"]["hyperparameters"] == {"n_neighbors": 5}
+    assert written["artifacts"]["model"]["artifacts"][0]["metadata"] == {"n_neighbors": 5}
 
 
 def test_without_the_context_the_executor_cannot_find_the_component(wine_parquet, tmp_path):

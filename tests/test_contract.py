@@ -8,7 +8,7 @@ import pytest
 
 from laptop.outputs import OUTPUT_NAMES, StackOutputs
 from pipelines.endpoints import Endpoints
-from tests.test_program_runs import CONTRACT_OUTPUTS, SECRET_KEYS, program_run
+from tests.support.program import CONTRACT_OUTPUTS, SECRET_KEYS, program_run
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])

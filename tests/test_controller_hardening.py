@@ -4,31 +4,14 @@ from __future__ import annotations
 import pytest
 
 from infra.manifests.controller import CONTROLLER, harden_controller
-from infra.manifests.objects import ManifestMismatch, container, find
+from infra.manifests.objects import ManifestMismatch
 from infra.manifests.source import NAMESPACED_FILE, parse
-from tests.k8s_schema import schema_errors
+from tests.support.manifests import assert_hardened, controller_of
 
 
 @pytest.fixture
 def platform(kfp_fixture):
     return parse((kfp_fixture / NAMESPACED_FILE).read_text())
-
-
-def controller_of(objects):
-    deployment = find(objects, "Deployment", CONTROLLER)
-    return deployment, container(deployment, CONTROLLER)
-
-
-def assert_hardened(objects):
-    deployment, item = controller_of(objects)
-    env = {e["name"]: e.get("value") for e in item["env"]}
-    assert env["LEADER_ELECTION_DISABLE"] == "true"
-    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
-    assert item["resources"]["limits"]["memory"] in ("1Gi", "1024Mi")
-    probe = item["livenessProbe"]["httpGet"]
-    assert probe == {"path": "/healthz", "port": 6060}
-    assert 6060 in [p["containerPort"] for p in item["ports"]]
-    assert schema_errors([deployment]) == ([], [])
 
 
 def test_upstream_has_leader_election_and_no_limit(platform):

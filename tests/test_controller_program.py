@@ -1,11 +1,11 @@
 """The hardened workflow-controller and the watchdog as the whole program registers them, under mocks (no Pulumi
-engine or cluster here), sharing the program run cached by tests/test_program_runs.py (KFP's YAML decoded for real)."""
+engine or cluster here), sharing the program run cached by tests/support/program.py (KFP's YAML decoded for real)."""
 from __future__ import annotations
 
 from infra.manifests.controller import CONTROLLER
-from tests.k8s_schema import schema_errors
-from tests.test_controller_hardening import assert_hardened
-from tests.test_program_runs import program_run
+from tests.support.k8s_schema import schema_errors
+from tests.support.manifests import assert_hardened
+from tests.support.program import program_run
 from watchdog.decide import Policy
 from watchdog.objects import NAME as WATCHDOG
 

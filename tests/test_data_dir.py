@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from infra.config import ConfigError, from_raw
 from infra.data_dir import DATA_FOLDERS, MARKER, claim_command
+from kfp_laptop.errors import UserError
 from laptop import data_dir
 from laptop.data_dir import purge_data_dir, purgeable
-from laptop.errors import UserError
 
 PROPERTY = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMES = st.sampled_from([*DATA_FOLDERS, MARKER, "notes.txt", "photos", ".git", "minio.bak", "Registry"])
@@ -85,7 +85,7 @@ def test_files_a_container_user_owns_are_deleted_through_docker(tmp_path, fake_t
     docker is a stand-in that records its arguments and deletes as the container would."""
     root = build(tmp_path / "data", {MARKER: None, "mysql": {"ibdata1"}})
     log = tmp_path / "docker.log"
-    fake_tools("docker", f'echo "$@" > {log}; rm -rf {root}/mysql')
+    fake_tools.add("docker", f'echo "$@" > {log}; rm -rf {root}/mysql')
 
     def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))

@@ -6,22 +6,22 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from infra.tools import run_tool
+from kfp_laptop.errors import UserError, exit_on_user_error
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, tool_check
-from laptop.errors import UserError, exit_on_user_error
 from laptop.outputs import StackOutputs
+from tests.support.http import Reply
+from tests.support.kube import pod
+from tests.support.outputs import FIXTURE_OUTPUTS
 from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0
-FIXTURE = json.loads((Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json").read_text())
+FIXTURE = FIXTURE_OUTPUTS
 
 
 def outputs_at(base: str, engine: str = "kind", kubeconfig: str = FIXTURE["kubeconfig"]) -> StackOutputs:
@@ -53,7 +53,8 @@ def test_tool_check_runs_the_real_binary():
 
 
 def test_a_missing_tool_fails_only_when_the_engine_needs_it():
-    missing = lambda argv: run_tool([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])   # a real lookup that fails
+    def missing(argv):   # a real lookup that fails
+        return run_tool([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])
     needed = tool_check("kind", needed=True, run=missing)
     assert needed.status == FAIL and "brew install kind" in needed.fix
     assert tool_check("k3d", needed=False, run=missing).status == OK
@@ -64,9 +65,11 @@ def test_run_command_turns_a_hang_into_a_result():
     assert result.returncode == 124 and "did not answer" in result.stderr
 
 
-@pytest.mark.parametrize("memory_gib,cpus,status", [(4, 8, FAIL), (16, 1, FAIL), (7, 4, WARN), (8, 2, WARN), (16, 8, OK)])
+@pytest.mark.parametrize("memory_gib,cpus,status",
+                         [(4, 8, FAIL), (16, 1, FAIL), (7, 4, WARN), (8, 2, WARN), (16, 8, OK)])
 def test_docker_resources(memory_gib, cpus, status):
-    check = docker_resources({"MemTotal": memory_gib * GIB, "NCPU": cpus, "ServerVersion": "28.1", "Architecture": "aarch64"})
+    check = docker_resources({"MemTotal": memory_gib * GIB, "NCPU": cpus, "ServerVersion": "28.1",
+                              "Architecture": "aarch64"})
     assert check.status == status and (status == OK or "Settings > Resources" in check.fix)
 
 
@@ -94,36 +97,31 @@ def deployment(name, ready, wanted=1):
     return {"metadata": {"name": name}, "spec": {"replicas": wanted}, "status": {"readyReplicas": ready}}
 
 
-def pod(deployment_name, waiting=None, last=None, restarts=0, ready=True):
-    return {"metadata": {"name": f"{deployment_name}-h1-x", "namespace": "kubeflow", "labels": {"pod-template-hash": "h1"},
-                         "ownerReferences": [{"kind": "ReplicaSet", "name": f"{deployment_name}-h1"}]},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
-                       "containerStatuses": [{"name": "main", "restartCount": restarts,
-                                              "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}},
-                                              "lastState": {"terminated": last} if last else {}}]}}
-
-
 def test_deployment_checks_give_state_reason_and_last_failure():
     oom = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-28T22:00:00Z"}
     checks = {c.name: c for c in deployment_checks(
         [deployment("workflow-controller", 1), deployment("ml-pipeline", 0), deployment("mysql", 0)],
-        [pod("workflow-controller", last=oom, restarts=2), pod("ml-pipeline", waiting="ImagePullBackOff", ready=False)])}
+        [pod("workflow-controller", last=oom, restarts=2),
+         pod("ml-pipeline", waiting="ImagePullBackOff", ready=False)])}
     assert checks["deploy/workflow-controller"].status == OK
-    assert "2 restarts, last OOMKilled (exit 137) at 2026-11-28T22:00:00Z" in checks["deploy/workflow-controller"].detail
+    controller = checks["deploy/workflow-controller"]
+    assert "2 restarts, last OOMKilled (exit 137) at 2026-11-28T22:00:00Z" in controller.detail
     assert checks["deploy/ml-pipeline"].status == FAIL and "ImagePullBackOff" in checks["deploy/ml-pipeline"].detail
     assert "image" in checks["deploy/ml-pipeline"].fix
-    assert checks["deploy/mysql"].status == FAIL and checks["deploy/mysql"].fix == "kubectl -n kubeflow describe deploy/mysql"
+    mysql = checks["deploy/mysql"]
+    assert mysql.status == FAIL and mysql.fix == "kubectl -n kubeflow describe deploy/mysql"
 
 
-def status_json(age: float, actions=(), ok=True, api_errors=0):
+def status_json(age: float, actions=(), ok=True, api_errors=0, failed=None):
     from datetime import datetime, timezone
 
     last = datetime.fromtimestamp(NOW - age, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return json.dumps({"lastCheck": last, "ok": ok, "error": None if ok else "HTTP 503", "problems": [],
-                       "actions": list(actions), "apiErrors": api_errors})
+                       "actions": list(actions), "apiErrors": api_errors, "failedRestarts": failed or {}})
 
 
-RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller", "reason": "CrashLoopBackOff"}
+RESTART = {"at": "2026-11-29T00:00:00Z", "action": "restart", "deployment": "workflow-controller",
+           "reason": "CrashLoopBackOff"}
 LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/workflow-controller",
          "reason": "WatchdogRestartLimit"}
 
@@ -131,8 +129,9 @@ LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/
 @pytest.mark.parametrize("status,expected", [
     (None, FAIL), (status_json(20), OK), (status_json(20, [RESTART]), OK), (status_json(3600), FAIL),
     (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN),
+    (status_json(20, failed={"workflow-controller": {"attempts": 2, "error": "HTTP 403"}}), WARN),
     ("{not json", WARN), ('{"ok": true}', WARN), ('["a list"]', WARN)],
-    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "not JSON",
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused", "not JSON",
          "no lastCheck", "not a record"])
 def test_watchdog_check(status, expected):
     check = watchdog_check(status, NOW)
@@ -142,28 +141,36 @@ def test_watchdog_check(status, expected):
     assert expected == OK or "kubectl" in check.fix
 
 
+class EndpointsApi:
+    """MinIO answers 503; KFP's healthz answers 200 as the UI server does, its body saying whether the API server
+    behind it is ready (frontend/server/handlers/healthz.ts)."""
+
+    api_ready = True
+
+    def __call__(self, request):
+        if "healthz" in request.path:
+            return Reply(200, {"apiServerReady": self.api_ready})
+        return Reply(503 if request.path.startswith("/minio") else 200)
+
+
 @pytest.fixture
-def endpoints_server():
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(503 if self.path.startswith("/minio") else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def endpoints_api(serve):
+    """A real server on 127.0.0.1 (tests.support.http) for every endpoint the stack publishes; `.port` is its port."""
+    api = EndpointsApi()
+    api.port = serve(api).port
+    return api
 
 
-def test_endpoint_checks_against_a_real_server(endpoints_server):
-    checks = {c.name: c for c in endpoint_checks(outputs_at(f"127.0.0.1:{endpoints_server}"))}
+def test_endpoint_checks_against_a_real_server(endpoints_api):
+    checks = {c.name: c for c in endpoint_checks(outputs_at(f"127.0.0.1:{endpoints_api.port}"))}
     assert checks["endpoint KFP API"].status == OK and checks["endpoint registry"].status == OK
     assert checks["endpoint MinIO"].status == FAIL and "HTTP 503" in checks["endpoint MinIO"].detail
+
+
+def test_kfp_api_down_behind_a_healthy_ui_server_fails_the_check(endpoints_api):
+    endpoints_api.api_ready = False
+    check = {c.name: c for c in endpoint_checks(outputs_at(f"127.0.0.1:{endpoints_api.port}"))}["endpoint KFP API"]
+    assert check.status == FAIL and "apiServerReady: false" in check.detail
 
 
 def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters():
@@ -220,12 +227,14 @@ def test_a_broken_stack_file_is_a_failed_check_not_a_crash(tmp_path, text, says)
 
 
 def test_main_exits_non_zero_with_one_message_when_anything_fails(monkeypatch, capsys):
-    """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this machine."""
+    """find_outputs is replaced (no pulumi here); host checks are given so the outcome does not depend on this
+    machine."""
     import laptop.doctor as doctor
     import laptop.stack
 
     monkeypatch.setattr(laptop.stack, "find_outputs", lambda stack: None)
-    monkeypatch.setattr(doctor, "host_checks", lambda config, up: [Check("kind", FAIL, "not installed", "brew install kind")])
+    monkeypatch.setattr(doctor, "host_checks",
+                        lambda config, up: [Check("kind", FAIL, "not installed", "brew install kind")])
     with pytest.raises(SystemExit) as exit_:
         exit_on_user_error(doctor.main)(stack="me")
     assert exit_.value.code == 1

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from pipelines.endpoints import REQUIRED_OUTPUTS, Endpoints
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json"
@@ -60,7 +60,7 @@ def test_malformed_outputs_are_refused(outputs, key, value):
 def test_fixture_has_exactly_the_contract_outputs(outputs):
     """The fixture cannot drift: it carries the contract's outputs, which tests/test_contract.py checks the real
     program exports (and feeds, as exported, to `Endpoints.from_outputs`)."""
-    from tests.test_program_runs import CONTRACT_OUTPUTS
+    from tests.support.program import CONTRACT_OUTPUTS
 
     assert sorted(outputs) == sorted(CONTRACT_OUTPUTS)
     assert set(REQUIRED_OUTPUTS) <= set(CONTRACT_OUTPUTS)

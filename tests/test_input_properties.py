@@ -5,7 +5,6 @@ deadline."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,17 +12,18 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from infra.render import render_config
+from kfp_laptop.errors import UserError
 from laptop.checks import FAIL, OK, WARN
 from laptop.doctor_cluster import endpoints, watchdog_check
-from laptop.errors import UserError
 from laptop.outputs import HOST_URL_OUTPUTS, OUTPUT_NAMES, StackOutputs
 from laptop.port_forward import port_forward_commands
 from pipelines.arguments import quickstart_arguments, wine_arguments
 from pipelines.containerized.target import Target
 from pipelines.endpoints import Endpoints
 from pipelines.target import resolve_target
+from tests.support.outputs import FIXTURE_OUTPUTS
 
-FIXTURE = json.loads((Path(__file__).resolve().parent / "fixtures" / "stack_outputs.json").read_text())
+FIXTURE = FIXTURE_OUTPUTS
 PROPERTY = settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NOW = 1_800_000_000.0
 

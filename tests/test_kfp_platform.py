@@ -4,6 +4,7 @@ harness answers by parsing the YAML for real; `kfpManifests` points at the real 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import pulumi
@@ -13,9 +14,9 @@ import pytest
 from infra import topology as t
 from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
 from infra.manifests.minio import mentions_seaweedfs
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
-from tests.test_manifests_minio import minio_wiring_problems
+from tests.support.k8s_schema import schema_errors
+from tests.support.manifests import minio_wiring_problems
+from tests.support.pulumi_harness import run_program
 
 
 def _config(fixture: Path, **changes) -> StackConfig:
@@ -25,12 +26,19 @@ def _config(fixture: Path, **changes) -> StackConfig:
     return dataclasses.replace(base, **changes)
 
 
+def registry_stand_in(images) -> dict:
+    """The registries are out of reach here: each amd64-only image gets a made-up digest of its amd64 manifest
+    (the real lookup is tested against a registry on 127.0.0.1 in tests/test_image_digests.py)."""
+    return {image: "sha256:" + hashlib.sha256(image.encode()).hexdigest() for image in images}
+
+
 def _program(config: StackConfig):
     def main():
-        from infra.components.kfp import KfpPlatform, KfpPlatformArgs
+        from infra.components.kfp import KfpPlatform, KfpPlatformArgs, prepare
 
         provider = k8s.Provider("test-cluster", kubeconfig="{}")
-        kfp = KfpPlatform("kfp", KfpPlatformArgs(config=config, provider=provider))
+        kfp = KfpPlatform("kfp", KfpPlatformArgs(config=config, provider=provider,
+                                                 objects=prepare(config, resolve=registry_stand_in)))
         return {"minio_access_key": kfp.access_key, "minio_secret_key": kfp.secret_key,
                 "keys_are_secret": pulumi.Output.all(kfp.access_key.is_secret(), kfp.secret_key.is_secret())}
     return main
@@ -91,6 +99,14 @@ def test_arm64_runs_the_substituted_metadata_store(objects):
     grpc = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "metadata-grpc-deployment")
     assert grpc["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0"
+
+
+def test_arm64_pulls_the_metadata_writer_by_its_amd64_manifest_digest(objects):
+    """At 2.17.0 its tag is an index holding amd64 alone: an arm64 node refuses the tag but pulls the manifest."""
+    writer = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "metadata-writer")
+    image = writer["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "ghcr.io/kubeflow/kfp-metadata-writer@" + registry_stand_in(
+        ["ghcr.io/kubeflow/kfp-metadata-writer:2.17.0"])["ghcr.io/kubeflow/kfp-metadata-writer:2.17.0"]
 
 
 def test_every_kubernetes_object_goes_through_the_given_provider(run):

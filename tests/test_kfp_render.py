@@ -6,7 +6,7 @@ import pytest
 from infra import topology as t
 from infra.manifests.source import parse
 from infra.render import PLACEHOLDER, print_image_plan, render_to
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,8 @@ def test_render_holds_placeholders_never_credentials(rendered):
 
 def test_render_applies_the_requested_arch(rendered):
     namespaced = rendered[1]
-    grpc = next(o for o in namespaced if o["metadata"]["name"] == "metadata-grpc-deployment" and o["kind"] == "Deployment")
+    grpc = next(o for o in namespaced
+                if o["metadata"]["name"] == "metadata-grpc-deployment" and o["kind"] == "Deployment")
     assert grpc["spec"]["template"]["spec"]["containers"][0]["image"].startswith("ghcr.io/deploykf/")
 
 

@@ -11,9 +11,8 @@ from google.protobuf import json_format
 from kfp import dsl
 from rich.console import Console
 
-from laptop.errors import UserError
-from pipelines.local_progress import (LocalProgress, RunProgress, TaskEvent, expected_tasks, failing_task,
-                                      parse_line)
+from kfp_laptop.errors import UserError
+from pipelines.local_progress import LocalProgress, RunProgress, TaskEvent, expected_tasks, failing_task, parse_line
 from pipelines.packaging import LOCAL, lightweight
 
 ROOT = "/tmp/fcap/local_outputs"
@@ -34,7 +33,8 @@ SCORE_CANDIDATES = [
 
 
 @pytest.mark.parametrize("line, event", [
-    ("01:27:55.451 - INFO - Executing task \x1b[96m'train-candidate'\x1b[0m", TaskEvent("executing", "train-candidate")),
+    ("01:27:55.451 - INFO - Executing task \x1b[96m'train-candidate'\x1b[0m",
+     TaskEvent("executing", "train-candidate")),
     (SCORE_CANDIDATES[2], TaskEvent("started", "score-candidate", f"{RUN}/for-loop-1-iteration-0/score-candidate")),
     (SCORE_CANDIDATES[4], TaskEvent("succeeded", "score-candidate", f"{RUN}/for-loop-1-iteration-1/score-candidate")),
     ("01:27:47.222 - ERROR - Task \x1b[96m'refuse'\x1b[0m finished with status \x1b[91mFAILURE\x1b[0m",
@@ -139,7 +139,7 @@ def fussy_loop_run(tmp_path_factory):
     step = lightweight(fussy, LOCAL)
 
     @dsl.pipeline(name="fussy-loop")
-    def fussy_loop(items: List[int] = [1, 2, 3]):
+    def fussy_loop(items: List[int] = [1, 2, 3]):  # noqa: B006 (KFP reads the default from the signature)
         with dsl.ParallelFor(items, parallelism=1) as n:
             step(n=n)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from infra.manifests import source
 from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, load_upstream
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 PROPERTY = settings(max_examples=80, deadline=3000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubeflow"}}

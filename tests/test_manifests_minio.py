@@ -1,4 +1,4 @@
-"""MinIO replaces SeaweedFS: the seven places of the field notes, checked on the real 2.17.0 render."""
+"""MinIO replaces SeaweedFS: the seven places of docs/upstream-facts.md, checked on the real 2.17.0 render."""
 from __future__ import annotations
 
 import subprocess
@@ -10,52 +10,9 @@ from infra import topology as t
 from infra.manifests.minio import ENDPOINT, mentions_seaweedfs
 from infra.manifests.patch import PatchSettings, patch_all
 from infra.manifests.source import dump, load_upstream
+from tests.support.manifests import env_of, minio_wiring_problems, one
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
-
-
-def _get(objects, kind, name):
-    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert found, f"{kind} {name} missing"
-    return found[0]
-
-
-def _env(objects, deployment) -> dict:
-    item = _get(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e.get("value") for e in item.get("env", [])}
-
-
-def minio_wiring_problems(objects: list[dict]) -> list[str]:
-    """What still points anywhere but MinIO (empty = all seven places wired). Shared with the program test."""
-    problems = []
-    minio = _get(objects, "Deployment", t.MINIO_NAME)
-    service = _get(objects, "Service", t.MINIO_NAME)
-    if {p["nodePort"] for p in service["spec"]["ports"]} != {t.MINIO_API_NODE_PORT, t.MINIO_CONSOLE_NODE_PORT}:
-        problems.append("1: MinIO API and console NodePorts")
-    api = _env(objects, "ml-pipeline")
-    if (api.get("OBJECTSTORECONFIG_HOST"), api.get("OBJECTSTORECONFIG_PORT")) != (t.MINIO_HOST, "9000"):
-        problems.append("2: api server object store")
-    repo = yaml.safe_load(_get(objects, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"])
-    if repo["s3"]["endpoint"] != ENDPOINT or repo["s3"]["bucket"] != t.ARTIFACT_BUCKET:
-        problems.append("3: Argo artifact repository")
-    launcher = _get(objects, "ConfigMap", "kfp-launcher")["data"]
-    providers = yaml.safe_load(launcher.get("providers", "{}"))
-    if launcher.get("defaultPipelineRoot") != t.PIPELINE_ROOT or \
-            providers.get("minio", {}).get("default", {}).get("endpoint") != ENDPOINT:
-        problems.append("4: kfp-launcher providers and pipeline root")
-    ui = _env(objects, "ml-pipeline-ui")
-    if (ui.get("MINIO_HOST"), ui.get("MINIO_PORT")) != (t.MINIO_NAME, "9000"):
-        problems.append("5: UI artifact reads")
-    secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == t.ARTIFACT_SECRET]
-    if len(secrets) != 1 or secrets[0]["stringData"].get("secretkey") in ("minio123", None):
-        problems.append("6: one artifact Secret without upstream's default credentials")
-    volumes = minio["spec"]["template"]["spec"]["volumes"]
-    if not any(v.get("secret", {}).get("secretName") == t.ARTIFACT_SECRET for v in volumes):
-        problems.append("6: MinIO reads its root credentials from the artifact Secret")
-    job = _get(objects, "Job", f"{t.MINIO_NAME}-create-bucket")
-    if f"mc mb --ignore-existing local/{t.ARTIFACT_BUCKET}" not in job["spec"]["template"]["spec"]["containers"][0]["command"][-1]:
-        problems.append("7: bucket creation")
-    return problems
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +30,7 @@ def installed(upstream) -> list[dict]:
 def test_upstream_points_at_seaweedfs_in_every_place(upstream):
     objects = upstream.cluster_scoped + upstream.platform
     assert len(mentions_seaweedfs(objects)) >= 7
-    assert _env(objects, "ml-pipeline")["OBJECTSTORECONFIG_HOST"] == "seaweedfs.kubeflow"
+    assert env_of(objects, "ml-pipeline")["OBJECTSTORECONFIG_HOST"] == "seaweedfs.kubeflow"
 
 
 def test_all_seven_places_point_at_minio(installed):
@@ -91,7 +48,7 @@ def test_upstream_default_credentials_are_gone(installed):
 
 
 def test_minio_runs_pinned_non_root_with_credentials_from_files(installed):
-    minio = _get(installed, "Deployment", t.MINIO_NAME)["spec"]["template"]["spec"]
+    minio = one(installed, "Deployment", t.MINIO_NAME)["spec"]["template"]["spec"]
     server = minio["containers"][0]
     assert server["image"] == MINIO_IMAGE
     assert server["securityContext"]["runAsNonRoot"] and server["securityContext"]["readOnlyRootFilesystem"]
@@ -102,7 +59,7 @@ def test_minio_runs_pinned_non_root_with_credentials_from_files(installed):
 def test_older_layouts_upstream_minio_and_the_minio_service_alias_are_replaced(upstream):
     """2.14 shipped its own MinIO (Deployment minio, Service minio-service); 2.15 kept minio-service as an alias
     selecting SeaweedFS. Either way only this project's MinIO must remain."""
-    seaweedfs = _get(upstream.platform, "Deployment", "seaweedfs")
+    seaweedfs = one(upstream.platform, "Deployment", "seaweedfs")
     old_minio = {**seaweedfs, "metadata": {**seaweedfs["metadata"], "name": "minio"}}
     alias = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio-service", "namespace": t.NAMESPACE},
              "spec": {"selector": {"app": "seaweedfs"}, "ports": [{"port": 9000, "targetPort": 8333}]}}
@@ -116,8 +73,8 @@ def test_older_layouts_upstream_minio_and_the_minio_service_alias_are_replaced(u
 def test_the_ui_finds_archived_pod_logs_where_argo_puts_them(installed):
     """After a finished workflow is deleted, the UI server reads a pod's log from the archive under its ARGO_KEYFORMAT
     (frontend/server/workflow-helper.ts): it must be the controller's keyFormat, with archiving on both sides."""
-    repo = yaml.safe_load(_get(installed, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"])
-    ui = _env(installed, "ml-pipeline-ui")
+    repo = yaml.safe_load(one(installed, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"])
+    ui = env_of(installed, "ml-pipeline-ui")
     assert repo["archiveLogs"] is True and ui["ARGO_ARCHIVE_LOGS"] == "true"
     assert ui["ARGO_KEYFORMAT"] == repo["s3"]["keyFormat"]
     assert repo["s3"]["keyFormat"].startswith("private-artifacts/{{workflow.namespace}}/{{workflow.name}}/")
@@ -128,31 +85,30 @@ def test_the_ui_finds_archived_pod_logs_where_argo_puts_them(installed):
 def test_pods_mounting_the_credentials_can_read_them(installed):
     """The Secret's files are mode 0440, group = the pod's fsGroup: the reader must be in that group."""
     for kind, name in (("Deployment", t.MINIO_NAME), ("Job", f"{t.MINIO_NAME}-create-bucket")):
-        pod = _get(installed, kind, name)["spec"]["template"]["spec"]
+        pod = one(installed, kind, name)["spec"]["template"]["spec"]
         secret_volume = next(v for v in pod["volumes"] if "secret" in v)
         assert secret_volume["secret"]["defaultMode"] == 0o440
         assert pod["securityContext"]["fsGroup"] == pod["containers"][0]["securityContext"]["runAsGroup"], name
 
 
-def test_the_bucket_job_waits_for_minio_and_never_puts_credentials_on_a_command_line(tmp_path):
+def test_the_bucket_job_waits_for_minio_and_never_puts_credentials_on_a_command_line(tmp_path, fake_tools):
     """The Job's script runs for real under /bin/sh; `mc` (MinIO's client, not on this machine) is a script that
     records its arguments and the MC_HOST_local it was given, and fails twice as it does while MinIO starts.
     `sleep` is a no-op so the waiting costs no time."""
     from infra.manifests.minio import SECRETS_DIR, bucket_job
 
-    secrets, bin_dir, log = tmp_path / "secrets", tmp_path / "bin", tmp_path / "mc.log"
-    secrets.mkdir(), bin_dir.mkdir()
+    secrets, log = tmp_path / "secrets", tmp_path / "mc.log"
+    secrets.mkdir()
     (secrets / "accesskey").write_text("AccessKey123")
     (secrets / "secretkey").write_text("SecretKey456")
-    (bin_dir / "mc").write_text(f'#!/bin/sh\necho "args: $*" >> {log}\necho "host: $MC_HOST_local" >> {log}\n'
-                                f'[ "$(grep -c args {log})" -ge 3 ]\n')
-    (bin_dir / "sleep").write_text("#!/bin/sh\nexit 0\n")
-    for tool in ("mc", "sleep"):
-        (bin_dir / tool).chmod(0o755)
+    fake_tools.add("mc", f'echo "args: $*" >> {log}\necho "host: $MC_HOST_local" >> {log}\n'
+                         f'[ "$(grep -c args {log})" -ge 3 ]')
+    fake_tools.add("sleep")
     container = bucket_job(MINIO_IMAGE)["spec"]["template"]["spec"]["containers"][0]
     command = [part.replace(SECRETS_DIR, str(secrets)) for part in container["command"]]
-    result = subprocess.run(command, env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True)
+    result = subprocess.run(command, env={"PATH": fake_tools.path()}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
-    assert [line for line in lines if line.startswith("args:")] == [f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"] * 3
+    made = f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"
+    assert [line for line in lines if line.startswith("args:")] == [made] * 3
     assert f"host: http://AccessKey123:SecretKey456@{ENDPOINT}" in lines

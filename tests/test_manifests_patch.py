@@ -3,6 +3,7 @@ probes, exposure, the arm64 image plan, schema validity, and a clear failure for
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -13,7 +14,7 @@ from infra.manifests.objects import ManifestMismatch, containers, workloads
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.sizing import memory_requests_mib
 from infra.manifests.source import UpstreamManifests, load_upstream
-from tests.k8s_schema import schema_errors
+from tests.support.k8s_schema import schema_errors
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MLMD = "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0"
@@ -112,7 +113,8 @@ def test_ui_and_minio_are_nodeports_and_every_workload_has_an_ingress_policy(kin
     ui = _get(namespaced, "Service", "ml-pipeline-ui")["spec"]
     assert ui["type"] == "NodePort" and ui["ports"][0]["nodePort"] == t.KFP_NODE_PORT
     policy = _get(namespaced, "NetworkPolicy", "minio-ingress")["spec"]
-    assert {p["port"] for p in policy["ingress"][0]["ports"]} == {t.MINIO_API_PORT, t.MINIO_CONSOLE_PORT}
+    # the console is closed to pods: the host reaches it through the NodePort (node traffic is always admitted)
+    assert {p["port"] for p in policy["ingress"][0]["ports"]} == {t.MINIO_API_PORT}
     assert {w["metadata"]["name"] + "-ingress" for w in workloads(namespaced)} <= \
         {o["metadata"]["name"] for o in namespaced if o["kind"] == "NetworkPolicy"}
 
@@ -189,15 +191,19 @@ def test_an_object_defined_twice_after_patching_fails_naming_it(upstream):
         patch_all(twice, PatchSettings("amd64", "kind", MINIO_IMAGE))
 
 
-def test_only_kfp_server_pods_may_reach_mysql(kind_arm64):
-    """Upstream's MySQL root has no password: pipeline pods (user code, no KFP label) must not reach it."""
+def test_only_the_mysql_clients_pods_may_reach_mysql(kind_arm64):
+    """Upstream's MySQL root has no password: only the servers using its Secret, and never a workflow's pod, get in
+    (tests/test_network_fence.py proves it for every pair of components)."""
     _, namespaced = kind_arm64
     rule = _get(namespaced, "NetworkPolicy", "mysql-ingress")["spec"]["ingress"][0]
-    assert rule["from"] == [{"podSelector": {"matchLabels": {"application-crd-id": "kubeflow-pipelines"}}}]
+    selectors = [peer["podSelector"] for peer in rule["from"]]
     clients = ("ml-pipeline", "cache-server", "metadata-grpc-deployment")
+    assert sorted(sel["matchLabels"].get("app") or sel["matchLabels"].get("component") for sel in selectors) == \
+        ["cache-server", "metadata-grpc-server", "ml-pipeline"]
+    assert all(sel["matchExpressions"] == [{"key": "workflows.argoproj.io/workflow", "operator": "DoesNotExist"}]
+               for sel in selectors)
     for name in clients:
-        labels = _get(namespaced, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
-        assert labels["application-crd-id"] == "kubeflow-pipelines", name
+        assert "mysql-secret" in json.dumps(_get(namespaced, "Deployment", name)["spec"]["template"]), name
     mysql = _get(namespaced, "Deployment", "mysql")["spec"]["template"]["spec"]["containers"][0]
     assert "exec" in mysql["livenessProbe"], "a probe from the node could be blocked by the policy"
     assert mysql["startupProbe"]["failureThreshold"] * mysql["startupProbe"]["periodSeconds"] >= 300

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from infra.manifests.source import CLUSTER_FILE, NAMESPACED_FILE, failure_reason, load_upstream, upstream_target
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) is not installed")
 
 
-def _tree(root: Path, tree: str, kind: str, name: str) -> None:
+def _tree(root: Path, tree: str, kind: str, name: str, extra: str = "") -> None:
     folder = root / tree
     folder.mkdir(parents=True)
-    (folder / "object.yaml").write_text(f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n")
+    (folder / "object.yaml").write_text(f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n{extra}")
     (folder / "kustomization.yaml").write_text("resources:\n- object.yaml\n"
                                                + ("namespace: kubeflow\n" if kind != "Namespace" else ""))
 
@@ -25,7 +25,9 @@ def _tree(root: Path, tree: str, kind: str, name: str) -> None:
 def local_upstream(tmp_path: Path):
     """A stand-in for github.com/kubeflow/pipelines/manifests/kustomize with both trees; records each render."""
     _tree(tmp_path / "src", "cluster-scoped-resources", "Namespace", "kubeflow")
-    _tree(tmp_path / "src", "env/platform-agnostic", "ConfigMap", "kfp-launcher")
+    # the release a render is, as upstream names it (infra/manifests/releases.py)
+    _tree(tmp_path / "src", "env/platform-agnostic", "ConfigMap", "pipeline-install-config",
+          "data:\n  appVersion: 9.9.9\n")
     rendered: list[str] = []
 
     def target(tree: str, version: str) -> str:
@@ -48,7 +50,7 @@ def test_first_load_renders_into_the_cache_and_the_second_reads_it_offline(tmp_p
     assert rendered == ["cluster-scoped-resources@9.9.9", "env/platform-agnostic@9.9.9"]
     assert sorted(p.name for p in (cache / "kfp-9.9.9").iterdir()) == sorted([CLUSTER_FILE, NAMESPACED_FILE])
     assert [o["kind"] for o in first.cluster_scoped] == ["Namespace"]
-    assert first.platform[0]["metadata"] == {"name": "kfp-launcher", "namespace": "kubeflow"}
+    assert first.platform[0]["metadata"] == {"name": "pipeline-install-config", "namespace": "kubeflow"}
 
     second = load_upstream("9.9.9", cache=cache, target=target)
     assert len(rendered) == 2, "a cached version must not be rendered again"

@@ -1,4 +1,7 @@
-"""Both pipelines compiled (IR inspected) and run for real on kfp.local with real scikit-learn: one run each, shared."""
+"""Both pipelines compiled (IR inspected) and run for real on kfp.local with real scikit-learn: one run each, shared.
+
+Both runs hand data between tasks the way the KFP backend does (tests/support/backend.py: metadata through ML
+Metadata's shapes, numbers as float64), so what passes here does not fail on a cluster for that reason."""
 import contextlib
 import io
 import json
@@ -12,13 +15,14 @@ import yaml
 
 from pipelines import cli
 from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
-from tests.test_cli import without_pulumi
+from tests.support.backend import hand_over_like_the_backend
+from tests.support.tools import without
 
 
 def _captured(call, monkeypatch: pytest.MonkeyPatch, folder: Path, **kwargs):
     """Run a cli function in `folder` with no `pulumi` on PATH (so no stack is up); returns (result, output)."""
     monkeypatch.chdir(folder)
-    monkeypatch.setenv("PATH", without_pulumi(os.environ["PATH"]))
+    monkeypatch.setenv("PATH", without("pulumi", os.environ["PATH"]))
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         result = call(**kwargs)
@@ -30,6 +34,7 @@ def wine_run(tmp_path_factory):
     """THE wine run of the suite: the local runner, 2 candidates (2 loop iterations of 2 tasks each), both at once."""
     folder = tmp_path_factory.mktemp("wine")
     with pytest.MonkeyPatch.context() as patch:
+        hand_over_like_the_backend(patch)
         summary, output = _captured(cli.run_wine, patch, folder, local=True, neighbors="5,9", parallelism="2",
                                     test_size="0.25", random_state="42")
     return summary, output, folder
@@ -40,6 +45,7 @@ def quickstart_run(tmp_path_factory):
     """THE quickstart run: target auto with no stack up, c left to its default."""
     folder = tmp_path_factory.mktemp("quickstart")
     with pytest.MonkeyPatch.context() as patch:
+        hand_over_like_the_backend(patch)
         total, output = _captured(cli.run_quickstart, patch, folder, a="1", b="2")
     return total, output
 
@@ -59,6 +65,16 @@ def test_wine_run_chooses_a_model_that_scores_high_on_held_out_data(wine_run):
     assert "running on the embedded local runner (kfp.local)" in output
     assert f"selected hyperparameters: {summary['hyperparameters']}" in output
     assert f"test accuracy: {summary['test_accuracy']:.3f}" in output
+
+
+def test_the_best_model_keeps_its_own_name_and_flat_metadata(wine_run):
+    """Under the backend's hand-over every candidate carries display_name "scored"; the best model must not."""
+    _, output, _ = wine_run
+    run_folder = Path(output.split("artifacts:")[1].split()[0])
+    executor_output = json.loads((run_folder / "select-best" / "executor_output.json").read_text())
+    metadata = executor_output["artifacts"]["best"]["artifacts"][0]["metadata"]
+    assert set(metadata) == {"n_neighbors", "cv_accuracy", "cv_accuracy_std", "candidates"}
+    assert all(isinstance(v, (int, float)) for v in metadata.values())
 
 
 def test_wine_run_leaves_its_artifacts_where_it_says(wine_run):
@@ -175,7 +191,7 @@ def test_a_failing_local_task_becomes_one_user_error(tmp_path):
     """A real (one-task) kfp.local run whose task raises: the runner's failure becomes a UserError with a fix."""
     from kfp import dsl
 
-    from laptop.errors import UserError
+    from kfp_laptop.errors import UserError
     from pipelines.local_run import init_local, run_pipeline
     from pipelines.packaging import LOCAL, lightweight
 

@@ -1,10 +1,11 @@
-"""The run view as pure functions over what KFP 2.17 returns for a run: labels, changes between polls, failures, pods."""
+"""The run view as pure functions over what KFP 2.17 returns for a run: labels, changes between polls, failures,
+pods."""
 import io
 
 from rich.console import Console
 
 from pipelines.run_view import changes, failed_tasks, pod_name, run_state, task_tree, tasks_of
-from tests.argo_workflow import run_v2, wine_workflow
+from tests.support.argo import run_v2, wine_workflow
 
 
 def failed_run():

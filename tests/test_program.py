@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from infra import topology
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
-from tests.test_program_runs import PORTS, config_for, program_run
+from tests.support.k8s_schema import schema_errors
+from tests.support.program import PORTS, config_for, program_run
+from tests.support.pulumi_harness import run_program
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"   # how the mock sees an input marked secret
 
@@ -70,7 +70,8 @@ def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, ne
     assert cluster["logging"] == "stderr", "the kubeconfig (stdout) must never be logged"
     (provider,) = run.of_type("pulumi:providers:kubernetes")
     assert SECRET_SIG in provider.inputs["kubeconfig"] and provider.inputs["context"] == f"{engine}-kfp"
-    assert str(provider.inputs["deleteUnreachable"]).lower() == "true", "`inv down` works even if the cluster was deleted by hand"
+    assert str(provider.inputs["deleteUnreachable"]).lower() == "true", \
+        "`inv down` works even if the cluster was deleted by hand"
     assert network in steps["registry-network"]["create"]
 
 
@@ -101,7 +102,8 @@ def test_existing_creates_no_cluster_and_targets_only_the_current_context(kfp_fi
     assert set(commands(run)) == {"registry-container", "readiness-wait"}
     (provider,) = run.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "team"
-    assert str(provider.inputs.get("deleteUnreachable")).lower() == "false", "an unreachable team cluster keeps its state"
+    assert str(provider.inputs.get("deleteUnreachable")).lower() == "false", \
+        "an unreachable team cluster keeps its state"
     kubeconfig = yaml.safe_load(provider.inputs["kubeconfig"]["value"])
     assert [c["name"] for c in kubeconfig["contexts"]] == ["team"]
     assert [c["name"] for c in kubeconfig["clusters"]] == ["team-cluster"]
@@ -124,7 +126,8 @@ BAD_CONFIGS = [
     ({"engine": "docker"}, "kfp-laptop:engine = 'docker'", "kind, k3d, existing"),
     ({"kfpPort": "70000"}, "kfp-laptop:kfpPort = '70000'", "between 1024 and 65535"),
     ({"registryPort": "0"}, "kfp-laptop:registryPort = '0'", "between 1024 and 65535"),
-    ({"minioConsolePort": PORTS["kfpPort"]}, "kfp-laptop:minioConsolePort = 18080", "already used by kfp-laptop:kfpPort"),
+    ({"minioConsolePort": PORTS["kfpPort"]}, "kfp-laptop:minioConsolePort = 18080",
+     "already used by kfp-laptop:kfpPort"),
     ({"clusterName": "My_Cluster"}, "kfp-laptop:clusterName = 'My_Cluster'", "DNS label"),
     ({"arch": "x86"}, "kfp-laptop:arch = 'x86'", "auto, amd64, arm64"),
     ({"kfpManifests": "/nonexistent-kfp-render"}, "kfp-laptop:kfpManifests = '/nonexistent-kfp-render'",
@@ -137,7 +140,7 @@ BAD_CONFIGS = [
                                                                        enumerate(BAD_CONFIGS)])
 def test_bad_config_fails_with_one_message_before_any_resource(tmp_path, monkeypatch, kfp_fixture, override, names,
                                                               allowed):
-    from tests.test_program_runs import existing_kubeconfig
+    from tests.support.program import existing_kubeconfig
 
     monkeypatch.setenv("KUBECONFIG", str(existing_kubeconfig(tmp_path)))
     run = run_program({**config_for("kind", kfp_fixture, tmp_path / "data"), **override})

@@ -9,10 +9,16 @@ import time
 
 import pytest
 
+from kfp_laptop.errors import UserError
 from laptop import stack
-from laptop.errors import UserError
-from laptop.host import (busy_ports, default_stack_name, detect_engine, require_docker_running, require_tools,
-                         sanitize_stack_name)
+from laptop.host import (
+    busy_ports,
+    default_stack_name,
+    detect_engine,
+    require_docker_running,
+    require_tools,
+    sanitize_stack_name,
+)
 from laptop.outputs import HOST_URL_OUTPUTS, StackOutputs
 from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.port_forward import port_forward_commands
@@ -119,12 +125,12 @@ def test_every_missing_tool_is_named_at_once_with_its_install_command(fake_tools
     assert err.value.problem == \
         "not installed (engine k3d needs them): the Pulumi CLI (`pulumi`), Docker (`docker`), k3d"
     assert all(hint in err.value.fix for hint in ("get.pulumi.com", "Docker Desktop", "brew install k3d"))
-    fake_tools("docker")
-    fake_tools("pulumi")
+    fake_tools.add("docker")
+    fake_tools.add("pulumi")
     with pytest.raises(UserError) as err:
         require_tools("k3d")
     assert err.value.problem == "not installed (engine k3d needs them): k3d"
-    fake_tools("k3d")
+    fake_tools.add("k3d")
     require_tools("k3d")
 
 
@@ -133,20 +139,20 @@ def test_without_an_engine_chosen_either_kind_or_k3d_will_do(fake_tools):
         require_tools(None)
     assert err.value.problem.endswith("Docker (`docker`), kind or k3d") and "brew install k3d" in err.value.fix
     for tool in ("pulumi", "docker", "k3d"):
-        fake_tools(tool)
+        fake_tools.add(tool)
     require_tools(None)
 
 
 def test_docker_installed_but_stopped_says_to_start_it(fake_tools):
-    fake_tools("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+    fake_tools.add("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
     with pytest.raises(UserError, match="not running"):
         require_docker_running()
-    fake_tools("docker", """echo '{"ServerVersion": "27.3.1", "Architecture": "x86_64"}'""")
+    fake_tools.add("docker", """echo '{"ServerVersion": "27.3.1", "Architecture": "x86_64"}'""")
     assert require_docker_running()["ServerVersion"] == "27.3.1"
 
 
 def test_docker_refusing_the_user_says_to_join_the_docker_group(fake_tools):
-    fake_tools("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
+    fake_tools.add("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
                       "unix:///var/run/docker.sock' >&2; exit 1")
     with pytest.raises(UserError) as err:
         require_docker_running()
@@ -200,7 +206,7 @@ def test_forwards_that_exit_are_restarted_until_ctrl_c(fake_tools, tmp_path, mon
     import laptop.port_forward as forwarding
 
     log = tmp_path / "forwards.log"
-    fake_tools("kubectl", f'echo "$*" >> {log}')
+    fake_tools.add("kubectl", f'echo "$*" >> {log}')
     ticks = iter(range(3))
 
     def sleep(_seconds):

@@ -16,8 +16,8 @@ import yaml
 
 from infra.config import PROJECT_ROOT
 from infra.data_dir import MARKER as DATA_DIR_MARKER
+from kfp_laptop.errors import UserError
 from laptop import stack
-from laptop.errors import UserError
 
 # What `pulumi config --json` adds for every key the stack leaves unset (the CLI prints values as strings).
 PROJECT_DEFAULTS = {f"kfp-laptop:{key}": str(spec["default"])
@@ -88,9 +88,9 @@ OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_endpoint": "http://12
 @pytest.fixture
 def laptop(tmp_path, monkeypatch, fake_tools):
     """A laptop with docker, kind and pulumi (stand-ins), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
-    fake_tools("pulumi", "echo v3.200.0")   # only asked its version: the automation API is stood in for
-    fake_tools("docker", docker_info("aarch64"))
-    fake_tools("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # cluster is up
+    fake_tools.add("pulumi", "echo v3.200.0")   # only asked its version: the automation API is stood in for
+    fake_tools.add("docker", docker_info("aarch64"))
+    fake_tools.add("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # cluster is up
     monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
     FakeStack.work_dir.mkdir()
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
@@ -207,7 +207,8 @@ def test_a_state_backend_pulumi_cannot_use_is_one_message_with_the_fix(laptop, m
     monkeypatch.setattr(stack, "_auto", lambda: fake)
     for command in (lambda: stack.find_outputs("gina"), lambda: stack.up(stack="gina", yes=True),
                     lambda: stack.down(stack="gina", yes=True)):
-        with pytest.raises(UserError, match=r"of stack `gina` failed: error: could not create .*permission denied") as err:
+        failed = r"of stack `gina` failed: error: could not create .*permission denied"
+        with pytest.raises(UserError, match=failed) as err:
             command()
         assert "PULUMI_BACKEND_URL" in err.value.fix
 

@@ -12,10 +12,10 @@ import pytest
 
 import infra.tools
 from infra.config import from_raw
+from kfp_laptop.errors import UserError
 from laptop import pulumi_cli, stack
 from laptop.checks import FAIL, OK, WARN
 from laptop.doctor_host import docker_check, tool_check
-from laptop.errors import UserError
 from laptop.host import docker_arch, require_docker_running
 from laptop.outputs import ClusterOutput
 
@@ -38,10 +38,10 @@ def quick(monkeypatch):
 def install(fake_tools, tool: str, behaviour: str) -> None:
     body = BEHAVIOURS[behaviour][0]
     if behaviour == "cannot run":
-        path = fake_tools(tool)
+        path = fake_tools.add(tool)
         path.write_bytes(b"\x7fELF\x02\x01\x01garbage")   # a binary for no platform at all
     elif body is not None:
-        fake_tools(tool, body)
+        fake_tools.add(tool, body)
 
 
 @pytest.mark.parametrize("behaviour", BEHAVIOURS)
@@ -101,7 +101,7 @@ def test_pulumi_version_is_checked_before_the_automation_api_uses_it(fake_tools,
 
 def test_a_pulumi_query_that_hangs_is_stopped_and_named(fake_tools, monkeypatch, tmp_path):
     """The real automation API drives the stand-in: it answers its version, then never answers `stack select`."""
-    fake_tools("pulumi", '[ "$1" = version ] && { echo v3.200.0; exit 0; }; exec sleep 60')
+    fake_tools.add("pulumi", '[ "$1" = version ] && { echo v3.200.0; exit 0; }; exec sleep 60')
     monkeypatch.setattr(pulumi_cli, "QUERY_SECONDS", 0.5)
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
     with pytest.raises(UserError) as err:
@@ -128,7 +128,7 @@ def test_a_tool_that_answers_reports_its_version(fake_tools):
 
 def test_a_pulumi_that_prints_garbage_instead_of_json_is_named(fake_tools, monkeypatch, tmp_path):
     """The real automation API drives the stand-in: `stack select` works, `stack output --json` prints garbage."""
-    fake_tools("pulumi", '[ "$1" = version ] && { echo v3.200.0; exit 0; }; '
+    fake_tools.add("pulumi", '[ "$1" = version ] && { echo v3.200.0; exit 0; }; '
                          'case "$*" in *"stack output"*) echo "<html>proxy error</html>";; esac; exit 0')
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "stand-in")
     with pytest.raises(UserError) as err:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kfp_laptop.errors import UserError
 from laptop.doctor_cluster import http_problem
-from laptop.errors import UserError
 from pipelines.cluster_run import check_reachable
 from pipelines.containerized import registry
 from pipelines.endpoints import Endpoints

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import from_raw
-from tests.k8s_schema import schema_errors
-from tests.pulumi_harness import run_program
+from tests.support.k8s_schema import schema_errors
+from tests.support.pulumi_harness import run_program
 from watchdog.objects import package_sources, watchdog_objects
 
 
@@ -15,7 +14,7 @@ def program():
     def main():
         from infra.components.watchdog import Watchdog, WatchdogArgs
 
-        watchdog = Watchdog("watchdog", WatchdogArgs(config=from_raw({}, stack="test")))
+        watchdog = Watchdog("watchdog", WatchdogArgs())
         return {"status_configmap": watchdog.status_configmap}
 
     run = run_program({}, main=main)

@@ -1,18 +1,27 @@
 """The watchdog's decisions, table-driven over pods shaped as the Kubernetes API returns them."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from watchdog.decide import Observation, Policy, RecordEvent, State, decide, next_delay
+from watchdog.decide import (
+    Observation,
+    Outcome,
+    Policy,
+    RecordEvent,
+    decide,
+    next_delay,
+    settle,
+)
+from watchdog.state import State
 
 NOW = 1_800_000_000.0        # 2027-01-15T08:00:00Z
 POLICY = Policy()
 
 
 def stamp(seconds_ago: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(NOW - seconds_ago, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(NOW - seconds_ago, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod(deployment="workflow-controller", *, ready=True, waiting=None, last=None, restarts=0, not_ready_for=0,
@@ -38,24 +47,26 @@ def kinds(actions):
     return [(type(a).__name__, a.reason) for a in actions]
 
 
-RESTART = [("RestartDeployment", None), ("RecordEvent", "WatchdogRestart")]
+RESTART = [("RestartDeployment", None)]     # its Event comes from `settle`, once the API accepted it
 
 CASES = [
     # name, pods, healthz, state, expected (action type, reason)
     ("healthy", [pod()], {"workflow-controller-5f6d-x1": True}, State(), []),
     ("crash loop in long back-off", [pod(ready=False, waiting="CrashLoopBackOff", restarts=6,
                                          last={"reason": "Error", "exitCode": 1})], {}, State(),
-     [("RestartDeployment", "CrashLoopBackOff"), ("RecordEvent", "WatchdogRestart")]),
+     [("RestartDeployment", "CrashLoopBackOff")]),
     ("crash loop still in short back-off: the kubelet handles it", [pod(ready=False, waiting="CrashLoopBackOff", restarts=2)],
      {}, State(), []),
     ("not ready beyond threshold", [pod(ready=False, not_ready_for=400)], {}, State(),
-     [("RestartDeployment", "NotReady"), ("RecordEvent", "WatchdogRestart")]),
+     [("RestartDeployment", "NotReady")]),
     ("not ready within threshold", [pod(ready=False, not_ready_for=100)], {}, State(), []),
-    ("still pulling its image after the threshold: a restart would only start over",
-     [pod(ready=False, waiting="ContainerCreating", not_ready_for=900)], {}, State(), []),
+    ("still pulling its image after a while: a restart would only start over",
+     [pod(ready=False, waiting="ContainerCreating", not_ready_for=600)], {}, State(), []),
+    ("still starting after 15 minutes: explained, not restarted",
+     [pod(ready=False, waiting="ContainerCreating", not_ready_for=900)], {}, State(), [("RecordEvent", "StuckStarting")]),
     ("healthz failing, third time in a row", [pod()], {"workflow-controller-5f6d-x1": False},
      State(healthz_failures={"workflow-controller-5f6d-x1": 2}),
-     [("RestartDeployment", "HealthzFailing"), ("RecordEvent", "WatchdogRestart")]),
+     [("RestartDeployment", "HealthzFailing")]),
     ("healthz failing once", [pod()], {"workflow-controller-5f6d-x1": False}, State(), []),
     ("OOMKilled repeatedly: explained, not restarted",
      [pod(ready=False, waiting="CrashLoopBackOff", restarts=6, last={"reason": "OOMKilled", "exitCode": 137})], {}, State(),
@@ -83,15 +94,40 @@ def test_decide(pods, healthz, state, expected):
     decision = decide(Observation(NOW, pods, healthz), state, POLICY)
     got = kinds(decision.actions)
     assert [t for t, _ in got] == [t for t, _ in expected]
-    assert [r for (_, r), (_, e) in zip(got, expected) if e] == [e for _, e in expected if e]
+    assert [r for (_, r), (_, e) in zip(got, expected, strict=True) if e] == [e for _, e in expected if e]
     assert decision.state.api_errors == 0
 
 
-def test_restart_is_remembered_for_the_rate_limit_and_history():
+def test_a_restart_is_remembered_only_once_the_api_accepted_it():
     decision = decide(Observation(NOW, [pod(ready=False, not_ready_for=900)]), State(), POLICY)
-    assert decision.state.restarts == ((NOW, "workflow-controller"),)
-    assert decision.state.history[-1]["action"] == "restart"
-    assert decision.problems[0]["reason"] == "NotReady"
+    (restart,) = decision.actions
+    assert decision.state.restarts == () and decision.problems[0]["reason"] == "NotReady"
+    done, (event,) = settle(decision.state, restart, Outcome(True, uid="u-1"), NOW, POLICY)
+    assert done.restarts == ((NOW, "workflow-controller"),) and done.history[-1]["action"] == "restart"
+    assert event.reason == "WatchdogRestart" and not event.warning and event.uid == "u-1"
+    refused, (event,) = settle(decision.state, restart, Outcome(False, "HTTP 403 forbidden", 403), NOW, POLICY)
+    assert refused.restarts == () and refused.history[-1]["action"] == "restart-failed"
+    assert event.reason == "WatchdogRestartFailed" and event.warning and "403" in event.message
+    assert refused.failures["workflow-controller"][0] == 1
+    # Retried with back-off: not at the next check (30 s), but after twice the interval.
+    again = Observation(NOW + 30, [pod(ready=False, not_ready_for=930)])
+    assert decide(again, refused, POLICY).actions == []
+    later = Observation(NOW + 60, [pod(ready=False, not_ready_for=960)])
+    assert kinds(decide(later, refused, POLICY).actions) == [("RestartDeployment", "NotReady")]
+
+
+def test_a_problem_that_went_away_and_came_back_is_timed_afresh():
+    """Also after merging with a saved record that still remembers the first episode."""
+    from watchdog.state import merge
+
+    unknown_since = pod(ready=False)
+    unknown_since["status"]["conditions"][0].pop("lastTransitionTime")
+    first = decide(Observation(NOW, [unknown_since]), State(), POLICY).state
+    healthy = decide(Observation(NOW + 60, [pod()]), first, POLICY).state
+    saved = merge(healthy, first)
+    assert decide(Observation(NOW + 400, [unknown_since]), saved, POLICY).actions == []
+    assert kinds(decide(Observation(NOW + 400, [unknown_since]), first, POLICY).actions) == [
+        ("RestartDeployment", "NotReady")]                  # seen NotReady all along: 400 s
 
 
 def test_explanations_carry_the_fix():

@@ -2,55 +2,25 @@
 certificate (made with openssl), and a service-account folder holding the token and CA as Kubernetes mounts them."""
 from __future__ import annotations
 
-import json
-import shutil
-import ssl
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.support.kube import server_tls
+from tests.support.kube_api import NS, StandIn, make_pod
 from watchdog.kube import ApiError, KubeApi, probe_healthz
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=kubernetes",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"),
-                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
-    return folder
 
 
 @pytest.fixture
 def api_server(certificate):
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append((self.path, self.headers.get("Authorization")))
-            data = json.dumps({"kind": "PodList", "items": [{"metadata": {"name": "p"}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-    yield server.server_address[1], seen
-    server.shutdown()
-    server.server_close()
+    """The shared stand-in API server (tests/support/kube_api.py) over HTTPS with the test certificate."""
+    standin = StandIn()
+    standin.pods = [{"metadata": {"name": "p"}}]
+    server = standin.serve(server_tls(certificate))
+    yield server.port, standin
+    server.close()
 
 
 def service_account(tmp_path, ca_pem: str, token: str):
@@ -62,7 +32,7 @@ def service_account(tmp_path, ca_pem: str, token: str):
 
 
 def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_server, certificate, tmp_path, monkeypatch):
-    port, seen = api_server
+    port, standin = api_server
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "token-1")
@@ -70,12 +40,12 @@ def test_in_cluster_client_verifies_the_ca_and_sends_the_current_token(api_serve
     assert api.list_pods("kubeflow") == [{"metadata": {"name": "p"}}]
     (account / "token").write_text("token-2")            # the kubelet rotates bound tokens
     api.list_pods("kubeflow")
-    assert seen == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
-                    ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
+    assert standin.authorizations == [("/api/v1/namespaces/kubeflow/pods", "Bearer token-1"),
+                                      ("/api/v1/namespaces/kubeflow/pods", "Bearer token-2")]
 
 
 def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, monkeypatch, certificate):
-    port, seen = api_server
+    port, standin = api_server
     other = tmp_path / "other"
     other.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
@@ -85,7 +55,7 @@ def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, mon
     api = KubeApi.in_cluster(service_account(tmp_path, (other / "cert.pem").read_text(), "secret-token"))
     with pytest.raises(ApiError, match="CERTIFICATE_VERIFY_FAILED"):
         api.list_pods("kubeflow")
-    assert seen == []                                     # the token never left the client
+    assert standin.authorizations == []                   # the token never left the client
 
 
 def test_healthz_probe_is_false_when_nothing_answers():
@@ -101,7 +71,6 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
     (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
-    from tests.test_watchdog_faults import NS, StandIn, make_pod
     from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
@@ -113,16 +82,17 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
 
     cluster = StandIn()
     cluster.pods = [make_pod("workflow-controller", "old", crash=True)]
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    server = cluster.serve(tls)
+    server = cluster.serve(server_tls(certificate))
     account = service_account(tmp_path, (certificate / "cert.pem").read_text(), "pod-token")
     heartbeat = tmp_path / "heartbeat"
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env.update(WATCHDOG_NAMESPACE=NS, PYTHONPATH=str(source.parent), WATCHDOG_HEARTBEAT=str(heartbeat),
                WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_INTERVAL_SECONDS="0.05",
-               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.server_address[1]))
-    python = lambda argv: [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
+               KUBERNETES_SERVICE_HOST="127.0.0.1", KUBERNETES_SERVICE_PORT=str(server.port))
+
+    def python(argv):
+        return [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
+
     # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
     process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
@@ -134,8 +104,7 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
-        server.shutdown()
-        server.server_close()
+        server.close()
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.k8s_schema import schema_errors
+from tests.support.k8s_schema import schema_errors
 from watchdog.decide import Policy
 from watchdog.objects import IMAGE, SOURCE_CONFIGMAP, package_sources, watchdog_objects
 
@@ -23,8 +23,9 @@ def objects():
 def test_every_object_passes_kubernetes_validate(objects):
     errors, unchecked = schema_errors(list(objects.values()))
     assert errors == [] and unchecked == []
-    assert set(objects) == {"ConfigMap/kfp-watchdog-source", "ConfigMap/kfp-watchdog-status", "ServiceAccount/kfp-watchdog",
-                            "Role/kfp-watchdog", "RoleBinding/kfp-watchdog", "Deployment/kfp-watchdog"}
+    assert set(objects) == {"ConfigMap/kfp-watchdog-source", "ConfigMap/kfp-watchdog-status",
+                            "ServiceAccount/kfp-watchdog", "Role/kfp-watchdog", "RoleBinding/kfp-watchdog",
+                            "Deployment/kfp-watchdog"}
 
 
 def test_image_is_an_official_python_image_pinned_by_exact_tag(objects):
@@ -67,8 +68,8 @@ def test_the_source_configmap_alone_runs_with_only_the_standard_library(objects,
     """`-I -S`: no site-packages and no project checkout, like the mounted ConfigMap in a bare python image."""
     root = write_source_configmap(objects, tmp_path)
     code = "import watchdog.__main__, watchdog.loop; print(watchdog.loop.Settings('kubeflow').healthz)"
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(root)!r}); {code}"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    script = f"import sys; sys.path.insert(0, {str(root)!r}); {code}"
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "workflow-controller" in result.stdout
 
@@ -80,14 +81,21 @@ def test_liveness_probe_fails_on_a_stale_heartbeat(objects, tmp_path):
     def probe():
         return subprocess.run([sys.executable, "-I", "-S", "-c",
                                f"import sys, runpy; sys.path.insert(0, {str(root)!r}); "
-                               f"sys.argv = ['alive', {str(heartbeat)!r}, '60']; runpy.run_module('watchdog.alive', run_name='__main__')"]
+                               f"sys.argv = ['alive', {str(heartbeat)!r}, '60']; "
+                               "runpy.run_module('watchdog.alive', run_name='__main__')"]
                               ).returncode
 
-    assert probe() == 1                       # never touched
-    heartbeat.touch()
+    assert probe() == 1                       # never written
+    heartbeat.touch()                         # an older loop's heartbeat: judged by its modification time
     assert probe() == 0
     stale = time.time() - 120
     os.utime(heartbeat, (stale, stale))
+    assert probe() == 1
+    heartbeat.write_text(repr(time.monotonic()))   # the loop's own: monotonic, so a stepped node clock is no matter
+    os.utime(heartbeat, (stale - 7200, stale - 7200))
+    assert probe() == 0
+    heartbeat.write_text(repr(time.monotonic() - 120))
+    os.utime(heartbeat, None)
     assert probe() == 1
 
 

@@ -19,7 +19,8 @@ SOURCE_CONFIGMAP = "kfp-watchdog-source"
 IMAGE = "python:3.11.14-slim-bookworm"
 SOURCE_DIR = "/opt/kfp-laptop/watchdog"
 # The modules the watchdog runs; objects.py (this file) only builds manifests and stays on the host.
-RUNTIME_MODULES = ("__init__.py", "__main__.py", "alive.py", "decide.py", "diagnose.py", "kube.py", "loop.py")
+RUNTIME_MODULES = ("__init__.py", "__main__.py", "alive.py", "clock.py", "decide.py", "diagnose.py", "kube.py",
+                   "loop.py", "shape.py", "state.py")
 LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "kfp-laptop"}
 
 
@@ -29,7 +30,8 @@ def package_sources() -> dict[str, str]:
     return {name: (here / name).read_text() for name in RUNTIME_MODULES}
 
 
-def watchdog_objects(namespace: str, sources: dict[str, str], policy: Policy = Policy(), image: str = IMAGE) -> list[dict]:
+def watchdog_objects(namespace: str, sources: dict[str, str], policy: Policy = Policy(),
+                     image: str = IMAGE) -> list[dict]:
     """Every object of the watchdog, in apply order."""
     return [
         _meta("v1", "ConfigMap", SOURCE_CONFIGMAP, namespace, data=dict(sorted(sources.items()))),
@@ -49,14 +51,20 @@ def status_configmap(namespace: str) -> dict:
 
 
 def role(namespace: str, policy: Policy) -> dict:
-    """Exactly the calls `watchdog.kube.KubeApi` makes, with resource names wherever the API allows them."""
+    """Exactly the calls `watchdog.kube.KubeApi` makes, with resource names wherever the API allows them
+    (`list` and `create` cannot be limited by name). Deployments: `get` before each restart (its own restart record
+    and resourceVersion) and each check for the required ones; `patch` only the restartable ones."""
     rules = [
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"],
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"],
          "resourceNames": sorted(policy.restartable)},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"], "resourceNames": [STATUS_CONFIGMAP]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"],
+         "resourceNames": [STATUS_CONFIGMAP]},
     ]
+    if policy.required - policy.restartable:
+        rules.insert(2, {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"],
+                         "resourceNames": sorted(policy.required - policy.restartable)})
     return _meta("rbac.authorization.k8s.io/v1", "Role", NAME, namespace, rules=rules)
 
 
@@ -69,6 +77,7 @@ def deployment(namespace: str, sources: dict[str, str], policy: Policy, image: s
         {"name": "WATCHDOG_HEARTBEAT", "value": HEARTBEAT},
         {"name": "WATCHDOG_RESTARTABLE", "value": ",".join(sorted(policy.restartable))},
         {"name": "WATCHDOG_EXPLAIN_ONLY", "value": ",".join(sorted(policy.explain_only))},
+        {"name": "WATCHDOG_REQUIRED", "value": ",".join(sorted(policy.required))},
         {"name": "PYTHONPATH", "value": str(Path(SOURCE_DIR).parent)},
         {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
         {"name": "PYTHONUNBUFFERED", "value": "1"},

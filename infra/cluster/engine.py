@@ -1,5 +1,7 @@
 """The engine interface (ctlptl style): a cluster is a declared object; each engine turns it into its own config file
-and the shell steps that create and delete it. The Pulumi layer only runs these steps (pulumi-command)."""
+and the shell steps that create and delete it. The registry is passed into the create step (as ctlptl's
+`pkg/cluster` passes it into `Create`); `infra.cluster.engines` picks the engine. The Pulumi layer only runs these
+steps (pulumi-command)."""
 from __future__ import annotations
 
 import shlex
@@ -9,15 +11,10 @@ from dataclasses import dataclass
 import yaml
 
 from infra import topology
-from infra.cluster.registry import RegistrySpec, registry_spec
+from infra.cluster.registry import RegistrySpec
+from infra.cluster.shell import require_binary
 from infra.config import StackConfig
 from infra.data_dir import claim_command
-
-INSTALL_HINTS = {
-    "docker": "install and start Docker Desktop, OrbStack or colima (macOS) or Docker Engine (Linux)",
-    "kind": "install kind (brew install kind, or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
-    "k3d": "install k3d (brew install k3d, or https://k3d.io/#installation)",
-}
 
 
 @dataclass(frozen=True)
@@ -46,12 +43,6 @@ _BlockStyleDumper.add_representer(str, lambda dumper, text: dumper.represent_sca
     "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
 
 
-def require_binary(binary: str) -> str:
-    """Shell guard: a missing binary fails the step with the install hint instead of `command not found`."""
-    message = shlex.quote(f"kfp-laptop: `{binary}` is not installed or not on PATH: {INSTALL_HINTS[binary]}")
-    return f"command -v {binary} >/dev/null 2>&1 || {{ echo {message} >&2; exit 127; }}"
-
-
 class ClusterEngine(ABC):
     """One way to run Kubernetes in Docker on a laptop. Subclasses say how; the steps' shape is shared."""
 
@@ -59,7 +50,6 @@ class ClusterEngine(ABC):
 
     def __init__(self, config: StackConfig):
         self.config = config
-        self.registry: RegistrySpec = registry_spec(config)
 
     @property
     def context(self) -> str:
@@ -72,8 +62,8 @@ class ClusterEngine(ABC):
         """The Docker network the nodes are on; the registry container joins it."""
 
     @abstractmethod
-    def config_document(self) -> dict:
-        """The engine's own cluster config file, as data."""
+    def config_document(self, registry: RegistrySpec) -> dict:
+        """The engine's own cluster config file, as data, with the nodes mirroring `registry`."""
 
     @abstractmethod
     def exists_command(self) -> str:
@@ -84,7 +74,7 @@ class ClusterEngine(ABC):
     def _create(self, config_file: str) -> str:
         """Shell command creating the cluster from the config file."""
 
-    def _after_create(self) -> list[str]:
+    def _after_create(self, registry: RegistrySpec) -> list[str]:
         """Shell steps run after the cluster exists (default: none)."""
         return []
 
@@ -96,10 +86,10 @@ class ClusterEngine(ABC):
     def delete_command(self) -> str:
         """Shell command deleting the cluster; dataDir and the registry's data stay."""
 
-    def config_yaml(self) -> str:
-        return yaml.dump(self.config_document(), Dumper=_BlockStyleDumper, sort_keys=False)
+    def config_yaml(self, registry: RegistrySpec) -> str:
+        return yaml.dump(self.config_document(registry), Dumper=_BlockStyleDumper, sort_keys=False)
 
-    def create_command(self) -> str:
+    def create_command(self, registry: RegistrySpec) -> str:
         """Idempotent: claims dataDir (see `infra.data_dir`), creates the cluster unless it exists, prints the
         kubeconfig on stdout. The config file's text is one quoted word, so no value in it can end it early."""
         return "\n".join([
@@ -109,22 +99,12 @@ class ClusterEngine(ABC):
             claim_command(self.config.data_dir),
             f"if ! {self.exists_command()}; then",
             '  config_file="$(mktemp)"',
-            f'  printf \'%s\\n\' {shlex.quote(self.config_yaml().rstrip(chr(10)))} > "$config_file"',
+            f'  printf \'%s\\n\' {shlex.quote(self.config_yaml(registry).rstrip(chr(10)))} > "$config_file"',
             f"  {self._create('$config_file')} >&2",
             '  rm -f "$config_file"',
             "fi",
-            *self._after_create(),
+            *self._after_create(registry),
             self.kubeconfig_command(),
             "",
         ])
 
-
-def engine_for(config: StackConfig) -> ClusterEngine:
-    """The engine that creates this stack's cluster (`existing` creates none and has no engine)."""
-    from infra.cluster.k3d import K3dEngine
-    from infra.cluster.kind import KindEngine
-
-    engines = {"kind": KindEngine, "k3d": K3dEngine}
-    if config.engine not in engines:
-        raise ValueError(f"engine {config.engine!r} creates no cluster")
-    return engines[config.engine](config)

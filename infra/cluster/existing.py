@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from kfp_laptop.errors import UserError
 
-class KubeconfigError(ValueError):
+
+class KubeconfigError(UserError):
     """The kubeconfig or the requested context is missing; the message says which and how to fix it."""
 
 
@@ -66,7 +68,8 @@ def load_existing(context: str | None, environ: dict[str, str] | None = None) ->
     paths = [p for p in kubeconfig_paths(environ) if p.is_file()]
     if not paths:
         raise KubeconfigError(f"no kubeconfig found at {', '.join(map(str, kubeconfig_paths(environ)))}; "
-                              "engine existing needs a context to install into (set KUBECONFIG or log in to the cluster)")
+                              "engine existing needs a context to install into "
+                              "(set KUBECONFIG or log in to the cluster)")
     return select_context(merge_kubeconfigs([_read_kubeconfig(p) for p in paths]), context)
 
 

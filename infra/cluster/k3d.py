@@ -5,7 +5,7 @@ import shlex
 
 from infra import topology
 from infra.cluster.engine import ClusterEngine, published_ports
-from infra.cluster.registry import k3s_registries_yaml
+from infra.cluster.registry import RegistrySpec, k3s_registries_yaml
 
 K3S_IMAGE = "rancher/k3s:v1.33.4-k3s1"   # Kubernetes 1.33, multi-arch
 
@@ -19,7 +19,7 @@ class K3dEngine(ClusterEngine):
         and leaves it behind on `k3d cluster delete`."""
         return f"k3d-{self.config.cluster_name}"
 
-    def config_document(self) -> dict:
+    def config_document(self, registry: RegistrySpec) -> dict:
         return {
             "apiVersion": "k3d.io/v1alpha5",
             "kind": "Simple",
@@ -31,7 +31,7 @@ class K3dEngine(ClusterEngine):
             "ports": [{"port": f"{p.listen_address}:{p.host_port}:{p.node_port}", "nodeFilters": ["loadbalancer"]}
                       for p in published_ports(self.config)],
             "volumes": [{"volume": f"{self.config.data_dir}:{topology.NODE_DATA_DIR}", "nodeFilters": ["server:*"]}],
-            "registries": {"config": k3s_registries_yaml(self.registry)},
+            "registries": {"config": k3s_registries_yaml(registry)},
             "options": {
                 # KFP brings its own ingress story (NodePorts); k3s's Traefik would only take memory.
                 "k3s": {"extraArgs": [{"arg": "--disable=traefik", "nodeFilters": ["server:*"]}]},

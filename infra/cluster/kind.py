@@ -5,7 +5,7 @@ import shlex
 
 from infra import topology
 from infra.cluster.engine import ClusterEngine, published_ports
-from infra.cluster.registry import containerd_hosts_toml
+from infra.cluster.registry import RegistrySpec, containerd_hosts_toml
 
 # kind v0.29.0's image for Kubernetes 1.33 (multi-arch); the digest pins the build kind supports.
 KIND_NODE_IMAGE = "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"
@@ -20,7 +20,7 @@ class KindEngine(ClusterEngine):
     def network(self) -> str:
         return "kind"
 
-    def config_document(self) -> dict:
+    def config_document(self, registry: RegistrySpec) -> dict:
         return {
             "kind": "Cluster",
             "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -37,8 +37,8 @@ class KindEngine(ClusterEngine):
             }],
         }
 
-    def hosts_toml_path(self) -> str:
-        return f"{CERTS_D}/{self.registry.host}/hosts.toml"
+    def hosts_toml_path(self, registry: RegistrySpec) -> str:
+        return f"{CERTS_D}/{registry.host}/hosts.toml"
 
     def exists_command(self) -> str:
         return f"kind get clusters 2>/dev/null | grep -qx {shlex.quote(self.config.cluster_name)}"
@@ -46,13 +46,13 @@ class KindEngine(ClusterEngine):
     def _create(self, config_file: str) -> str:
         return f'kind create cluster --name {shlex.quote(self.config.cluster_name)} --config "{config_file}"'
 
-    def _after_create(self) -> list[str]:
+    def _after_create(self, registry: RegistrySpec) -> list[str]:
         """The kind recipe: write the mirror for localhost:<port> into every node's certs.d."""
-        path = self.hosts_toml_path()
+        path = self.hosts_toml_path(registry)
         return [
             f"for node in $(kind get nodes --name {shlex.quote(self.config.cluster_name)}); do",
             f'  docker exec "$node" mkdir -p {shlex.quote(path.rsplit("/", 1)[0])}',
-            f"  printf '%s' {shlex.quote(containerd_hosts_toml(self.registry))} "
+            f"  printf '%s' {shlex.quote(containerd_hosts_toml(registry))} "
             f'| docker exec -i "$node" cp /dev/stdin {shlex.quote(path)}',
             "done",
         ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.cluster.shell import require_binary
 from infra.config import StackConfig
 from infra.data_dir import REGISTRY, claim_command
 
@@ -55,8 +56,6 @@ def k3s_registries_yaml(spec: RegistrySpec) -> str:
 
 def run_command(spec: RegistrySpec) -> str:
     """Start (or keep) the registry container; published on 127.0.0.1 only, so nothing off the laptop reaches it."""
-    from infra.cluster.engine import require_binary
-
     name, data = shlex.quote(spec.container), shlex.quote(str(spec.data_dir))
     return "\n".join([
         "set -eu",

@@ -11,23 +11,26 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from infra.cluster.engine import ClusterEngine, engine_for
+from infra.cluster.engines import engine_for
 from infra.cluster.existing import KubeconfigError, load_existing
+from infra.cluster.registry import RegistrySpec
 from infra.config import StackConfig
 
 
 @dataclass
 class ClusterArgs:
     config: StackConfig
+    registry: RegistrySpec   # the nodes mirror it (kind/k3d)
 
 
 class Cluster(pulumi.ComponentResource):
+    """What other components use of the cluster, and nothing of how it is made."""
     provider: k8s.Provider
     kubeconfig: pulumi.Output[str]
     context: str
     cluster_name: str
-    engine: ClusterEngine | None   # None for `existing`
-    create: command.local.Command | None
+    network: str | None                 # the nodes' Docker network (kind/k3d); None for `existing`
+    created: pulumi.Output[str] | None  # the create step's id: it changes when the cluster is re-created
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         config = args.config
@@ -39,26 +42,26 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("kfp-laptop:index:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if config.engine == "existing":
-            self.engine, self.create = None, None
+            engine, self.network, self.created = None, None, None
             self.context, self.cluster_name = target.context, target.cluster
             self.kubeconfig = pulumi.Output.secret(target.kubeconfig)
         else:
-            self.engine = engine_for(config)
-            self.context, self.cluster_name = self.engine.context, config.cluster_name
-            self.create = command.local.Command(
+            engine = engine_for(config)
+            self.context, self.cluster_name, self.network = engine.context, config.cluster_name, engine.network
+            create = command.local.Command(
                 f"{name}-{config.engine}",
-                create=self.engine.create_command(),
-                update=self.engine.create_command(),
-                delete=self.engine.delete_command(),
+                create=engine.create_command(args.registry),
+                update=engine.create_command(args.registry),
+                delete=engine.delete_command(),
                 # stdout is the kubeconfig: never log it, keep it secret in the state.
                 logging=command.local.Logging.STDERR,
                 # Ports, mounts or mirrors changed: the cluster must be re-created (its data stays in dataDir).
-                triggers=[self.engine.config_yaml()],
+                triggers=[engine.config_yaml(args.registry)],
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"],
                                             delete_before_replace=True))
-            self.kubeconfig = pulumi.Output.secret(self.create.stdout)
+            self.kubeconfig, self.created = pulumi.Output.secret(create.stdout), create.id
         # A kind/k3d cluster deleted behind Pulumi's back takes its objects with it: drop them from the state instead
         # of failing `pulumi destroy`. Never for `existing`: an unreachable team cluster is not a deleted one.
         self.provider = k8s.Provider(f"{name}-provider", kubeconfig=self.kubeconfig, context=self.context,
-                                     delete_unreachable=self.engine is not None, opts=child)
+                                     delete_unreachable=engine is not None, opts=child)
         self.register_outputs({"kubeconfig": self.kubeconfig, "context": self.context})

@@ -9,17 +9,20 @@ stops it with one message and nothing half-installed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra.components.image_digests import resolve_amd64
 from infra.config import StackConfig
+from infra.manifests.images import NEEDS_EMULATION, plan_images
 from infra.manifests.minio import artifact_secret
-from infra.manifests.patch import PatchSettings, patch_all
+from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,20 @@ class KfpObjects:
     namespaced: list[dict]
 
 
-def prepare(config: StackConfig) -> KfpObjects:
+def prepare(config: StackConfig, resolve: Callable = resolve_amd64) -> KfpObjects:
     """Load and patch upstream KFP; a problem (no render, an unpatchable release) is one `pulumi.RunError`.
+    On arm64 the amd64-only images are pinned to their amd64 manifests, whose digests `resolve` asks the registries.
 
     The program calls this before registering anything, so such a problem never leaves a half-built stack.
     """
     try:
         upstream = load_upstream(config.kfp_version, config.kfp_manifests)
-        return KfpObjects(*patch_all(upstream, PatchSettings.from_config(config)))
+        settings = PatchSettings.from_config(config)
+        if config.arch == "arm64":
+            emulated = [d.image for d in plan_images(patch_upstream(upstream, settings), config.arch)
+                        if d.verdict == NEEDS_EMULATION]
+            settings = replace(settings, amd64_digests=tuple(resolve(emulated).items()))
+        return KfpObjects(*patch_all(upstream, settings))
     except UserError as err:
         raise pulumi.RunError(str(err)) from None
 

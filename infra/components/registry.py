@@ -10,13 +10,12 @@ import pulumi_kubernetes as k8s
 
 from infra.cluster import registry as spec_of
 from infra.components.cluster import Cluster
-from infra.config import StackConfig
 
 
 @dataclass
 class LocalRegistryArgs:
-    config: StackConfig
-    cluster: Cluster
+    spec: spec_of.RegistrySpec
+    cluster: Cluster   # its network, its `created` id and its provider
 
 
 class LocalRegistry(pulumi.ComponentResource):
@@ -24,7 +23,7 @@ class LocalRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kfp-laptop:index:LocalRegistry", name, None, opts)
-        spec = spec_of.registry_spec(args.config)
+        spec = args.spec
         self.host = spec.host
         start = spec_of.run_command(spec)
         # A changed port, image or data folder needs a new container, not a restart of the old one.
@@ -33,15 +32,14 @@ class LocalRegistry(pulumi.ComponentResource):
                                           triggers=[start], opts=replace)
         ready = [container]
         cluster = args.cluster
-        if cluster.engine is not None:
+        if cluster.network is not None:
             # Nodes resolve the registry by container name on the cluster's network (kind/k3d only).
-            network = cluster.engine.network
-            connect = spec_of.connect_command(spec, network)
+            connect = spec_of.connect_command(spec, cluster.network)
             ready.append(command.local.Command(
-                f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, network),
-                triggers=[connect, cluster.create.id],   # a re-created cluster has a new network to join
-                opts=pulumi.ResourceOptions.merge(
-                    replace, pulumi.ResourceOptions(depends_on=[container, cluster.create]))))
+                f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, cluster.network),
+                # A re-created cluster has a new network to join; `created` also makes this step wait for the cluster.
+                triggers=[connect, cluster.created],
+                opts=pulumi.ResourceOptions.merge(replace, pulumi.ResourceOptions(depends_on=[container]))))
         hosting = spec_of.local_registry_hosting(spec)
         k8s.core.v1.ConfigMap(
             f"{name}-hosting", metadata=hosting["metadata"], data=hosting["data"],

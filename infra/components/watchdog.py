@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import StackConfig
 from infra.manifests.source import dump
 from infra.topology import NAMESPACE
 from watchdog.loop import STATUS_CONFIGMAP
@@ -20,7 +19,6 @@ from watchdog.objects import package_sources, watchdog_objects
 
 @dataclass
 class WatchdogArgs:
-    config: StackConfig
     provider: k8s.Provider | None = None
 
 

@@ -3,7 +3,10 @@
 `native` (the image has a build for this arch), `substituted` (replaced by a build that has one) or
 `needs-emulation` (amd64 only: runs on Apple Silicon only where the Docker VM emulates amd64, e.g. Docker Desktop or
 OrbStack with Rosetta, colima --vz-rosetta). Unknown images are planned as needs-emulation: better a warning than a
-surprise. Facts and sources: field notes, section "Apple Silicon".
+surprise. KFP's own images are planned by their tag's release (`infra.manifests.releases`). On arm64 every
+needs-emulation image runs from its amd64 manifest pinned by digest (`pin_amd64`): an arm64 node refuses a tag whose
+index has no arm64 entry, but pulls a single-platform manifest named by its digest and the VM emulates it.
+Facts and sources: docs/upstream-facts.md, "Apple Silicon"; docs/kfp-releases.md.
 """
 from __future__ import annotations
 
@@ -11,19 +14,18 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from infra.manifests.objects import find_all, pod_spec, workloads
+from infra.manifests.releases import KFP_IMAGES, kfp_image_arm64
 
 NATIVE, SUBSTITUTED, NEEDS_EMULATION = "native", "substituted", "needs-emulation"
 
 # arm64 builds that replace an amd64-only image (exact references: a substitute is only known good for its tag).
 ARM64_SUBSTITUTES = {
     # metadata-grpc: no arm64 build, crashes even emulated (kubeflow/pipelines#10308); deployKF's arm64 build.
-    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0": "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0",
+    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0":
+        "ghcr.io/deploykf/ml_metadata_store_server:1.14.0-deploykf.0",
 }
 # Image repositories (the reference up to the tag) or prefixes ending in "-" -> (arm64 verdict, why).
 ARM64_REPOSITORIES = {
-    "ghcr.io/kubeflow/kfp-metadata-writer": (NEEDS_EMULATION, "excluded from KFP's arm64 builds (#12804)"),
-    "ghcr.io/kubeflow/kfp-inverse-proxy-agent": (NEEDS_EMULATION, "excluded from KFP's arm64 builds (#12804)"),
-    "ghcr.io/kubeflow/kfp-": (NATIVE, "KFP's 2.17 release workflow builds linux/arm64 (verify: #13957)"),
     "ghcr.io/deploykf/ml_metadata_store_server": (NATIVE, "deployKF's arm64 build"),
     "quay.io/argoproj/": (NATIVE, "multi-arch"),
     "mysql": (NATIVE, "multi-arch official image"),
@@ -57,6 +59,10 @@ def decide(image: str, arch: str) -> ImageDecision:
     if image.endswith(".hotfix") or ".hotfix." in image:
         return ImageDecision(image, image, NEEDS_EMULATION, "MinIO .hotfix tags are amd64 only")
     repo = repository(image)
+    if repo.startswith(KFP_IMAGES + "kfp-") and "@" not in image:
+        tag = image[len(repo) + 1:] if image.startswith(repo + ":") else "latest"
+        arm64, why = kfp_image_arm64(repo[len(KFP_IMAGES):], tag)
+        return ImageDecision(image, image, NATIVE if arm64 else NEEDS_EMULATION, why)
     for key, (verdict, why) in ARM64_REPOSITORIES.items():
         if repo == key or (key.endswith(("-", "/")) and repo.startswith(key)):
             return ImageDecision(image, image, verdict, why)
@@ -91,6 +97,14 @@ def images_in(objects: list[dict]) -> list[str]:
 
 def plan_images(objects: list[dict], arch: str) -> list[ImageDecision]:
     return [decide(image, arch) for image in images_in(objects)]
+
+
+def pin_amd64(plan: list[ImageDecision], digests: dict[str, str]) -> list[ImageDecision]:
+    """The plan with each needs-emulation image run from its amd64 manifest, `digests` mapping image -> sha256
+    digest of that manifest (resolved from the registry by the Pulumi layer; images without one stay as named)."""
+    return [ImageDecision(d.image, f"{repository(d.image)}@{digests[d.image]}", d.verdict,
+                          f"{d.why}; its amd64 manifest pinned by digest")
+            if d.verdict == NEEDS_EMULATION and d.image in digests else d for d in plan]
 
 
 def apply_plan(objects: list[dict], plan: list[ImageDecision]) -> None:

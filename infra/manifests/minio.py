@@ -1,6 +1,6 @@
 """MinIO as KFP's artifact store, in place of upstream's SeaweedFS: the MinIO objects and the seven places KFP
-points at its object store (field notes). The credentials Secret is built by the Pulumi layer from generated values;
-here it is only referenced by name (`ARTIFACT_SECRET`).
+points at its object store (docs/upstream-facts.md). The credentials Secret is built by the Pulumi layer from
+generated values; here it is only referenced by name (`ARTIFACT_SECRET`).
 """
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def bucket_job(image: str) -> dict:
     """Creates the `mlpipeline` bucket once MinIO answers (idempotent: `mc mb --ignore-existing`), with MinIO's own
     image (it ships `mc`), so no other image is pulled. The credentials reach `mc` through its MC_HOST_<alias>
     variable, never its command line (which every process on the node can read)."""
-    script = (f'export MC_HOST_local="http://$(cat {SECRETS_DIR}/accesskey):$(cat {SECRETS_DIR}/secretkey)@{ENDPOINT}"\n'
+    script = (f'export MC_HOST_local="http://$(cat {SECRETS_DIR}/accesskey):'
+              f'$(cat {SECRETS_DIR}/secretkey)@{ENDPOINT}"\n'
               f"for i in $(seq 1 60); do mc mb --ignore-existing local/{t.ARTIFACT_BUCKET} && exit 0; sleep 5; done\n"
               "exit 1\n")
     labels = {"app": f"{t.MINIO_NAME}-bucket", **t.KFP_LABELS}
@@ -125,7 +126,8 @@ def _artifact_repository(config_map: dict) -> dict:
 
 # What the MinIO wiring changes: all named at once when a release lacks some.
 REQUIRED = (("Deployment", "ml-pipeline"), ("Deployment", "ml-pipeline-ui"),
-            ("ConfigMap", "workflow-controller-configmap"), ("ConfigMap", "kfp-launcher"), ("Secret", t.ARTIFACT_SECRET))
+            ("ConfigMap", "workflow-controller-configmap"), ("ConfigMap", "kfp-launcher"),
+            ("Secret", t.ARTIFACT_SECRET))
 
 
 def upstream_object_store(obj: dict) -> bool:
@@ -139,7 +141,7 @@ def upstream_object_store(obj: dict) -> bool:
 
 
 def wire_minio(objects: list[dict], image: str) -> None:
-    """Point every object-store reference at MinIO and add MinIO; the numbers follow the field notes' list."""
+    """Point every object-store reference at MinIO and add MinIO; the numbers follow docs/upstream-facts.md."""
     missing = [f"{kind} {name}" for kind, name in REQUIRED if not find_all(objects, kind, name)]
     if missing:
         raise ManifestMismatch(missing)
@@ -166,7 +168,7 @@ def wire_minio(objects: list[dict], image: str) -> None:
     #    frontend/server/configs.ts ARGO_KEYFORMAT) differs from upstream's controller (`private-artifacts/...`).
     if archive.get("keyFormat"):
         set_env(ui, "ARGO_KEYFORMAT", archive["keyFormat"])
-    # 6. Upstream's Secret holds well-known default credentials: the Pulumi layer replaces it with generated credentials.
+    # 6. Upstream's Secret holds well-known default credentials: the Pulumi layer replaces it with generated ones.
     remove(objects, "Secret", t.ARTIFACT_SECRET)
     # 7. MinIO itself, and the Job that creates the bucket.
     objects.extend(minio_objects(image))

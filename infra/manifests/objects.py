@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
@@ -19,7 +19,7 @@ class ManifestMismatch(UserError):
         self.missing = missing
         super().__init__(
             "the KFP manifests cannot be patched safely; not found: " + "; ".join(missing),
-            "use a supported kfpVersion (see README, section KFP) or point kfpManifests at a render of one")
+            "use a supported kfpVersion (see docs/kfp-platform.md) or point kfpManifests at a render of one")
 
 
 def ident(obj: dict) -> str:

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from infra.config import StackConfig
-from infra.manifests.access import drop_unused_tokens, expose, network_policies
+from infra.manifests.access import confine_pipeline_pods, drop_unused_tokens, expose, network_policies
 from infra.manifests.controller import harden_controller
-from infra.manifests.images import apply_plan, plan_images
+from infra.manifests.images import apply_plan, pin_amd64, plan_images
 from infra.manifests.minio import mentions_seaweedfs, wire_minio
 from infra.manifests.objects import ManifestMismatch
 from infra.manifests.sizing import add_probes, size_for_laptop
@@ -26,6 +26,7 @@ class PatchSettings:
     arch: str
     engine: str
     minio_image: str
+    amd64_digests: tuple[tuple[str, str], ...] = ()   # (image, digest of its amd64 manifest), see images.pin_amd64
 
     @classmethod
     def from_config(cls, config: StackConfig) -> "PatchSettings":
@@ -53,6 +54,7 @@ def patch_upstream(upstream: UpstreamManifests, settings: PatchSettings) -> list
     add_probes(objects)
     expose(objects, settings.engine)
     drop_unused_tokens(objects)
+    confine_pipeline_pods(objects)
     # Workflow-controller hardening (infra/manifests/controller.py) is called here: after sizing, so its
     # own settings for that Deployment win; before the image plan, so any image it adds is planned too.
     harden_controller(objects)
@@ -63,7 +65,7 @@ def patch_upstream(upstream: UpstreamManifests, settings: PatchSettings) -> list
 def patch_all(upstream: UpstreamManifests, settings: PatchSettings) -> tuple[list[dict], list[dict]]:
     """Upstream objects -> (cluster-scoped, namespaced) objects to install, every change applied."""
     objects = patch_upstream(upstream, settings)
-    apply_plan(objects, plan_images(objects, settings.arch))
+    apply_plan(objects, pin_amd64(plan_images(objects, settings.arch), dict(settings.amd64_digests)))
     leftovers = mentions_seaweedfs(objects)
     if leftovers:
         raise ManifestMismatch([f"a way to move {', '.join(leftovers)} off SeaweedFS"])

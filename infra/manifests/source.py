@@ -15,8 +15,9 @@ from typing import Callable
 
 import yaml
 
+from infra.manifests.releases import require_version
 from infra.tools import TIMED_OUT, run_tool
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 CLUSTER_FILE = "cluster-scoped-resources.yaml"
 NAMESPACED_FILE = "platform-agnostic.yaml"
@@ -150,13 +151,13 @@ def read_folder(folder: Path) -> UpstreamManifests:
     missing = [f for f in UPSTREAM_TREES if not (folder / f).is_file()]
     if missing:
         raise UserError(f"{folder} does not hold {', '.join(missing)}",
-                        "render it with `kubectl kustomize` of the upstream trees (see README, section KFP)")
+                        "render it with `kubectl kustomize` of the upstream trees (see docs/kfp-platform.md)")
     cluster_scoped, platform = _parse_file(folder / CLUSTER_FILE), _parse_file(folder / NAMESPACED_FILE)
     _refuse_duplicates([(folder / CLUSTER_FILE, cluster_scoped), (folder / NAMESPACED_FILE, platform)])
     return UpstreamManifests([obj for _, obj in cluster_scoped], [obj for _, obj in platform])
 
 
-RENDER_AGAIN = "render it again with `kubectl kustomize` of the upstream tree (see README, section KFP)"
+RENDER_AGAIN = "render it again with `kubectl kustomize` of the upstream tree (see docs/kfp-platform.md)"
 
 
 def _parse_file(path: Path) -> list[tuple[int, dict]]:
@@ -231,11 +232,15 @@ def _refuse_duplicates(files: list[tuple[Path, list[tuple[int, dict]]]]) -> None
 
 def load_upstream(version: str, kfp_manifests: Path | None = None, cache: Path | None = None,
                   target: Callable[[str, str], str] = upstream_target) -> UpstreamManifests:
-    """The upstream objects of `version`: from `kfp_manifests` when given, else the cache (rendered on first use)."""
+    """The upstream objects of `version`: from `kfp_manifests` when given, else the cache (rendered on first use);
+    UserError when they are another release than `version` (`releases.require_version`)."""
     if kfp_manifests is not None:
-        return read_folder(Path(kfp_manifests))
-    folder = (cache or cache_root()) / f"kfp-{version}"
-    if not is_complete(folder):
-        shutil.rmtree(folder, ignore_errors=True)
-        render_to_cache(version, folder, target)
-    return read_folder(folder)
+        folder = Path(kfp_manifests)
+    else:
+        folder = (cache or cache_root()) / f"kfp-{version}"
+        if not is_complete(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            render_to_cache(version, folder, target)
+    upstream = read_folder(folder)
+    require_version(upstream.cluster_scoped + upstream.platform, version, str(folder))
+    return upstream

@@ -19,8 +19,9 @@ import yaml
 
 from infra import topology
 from infra.readiness.assess import Tracker, assess
+from infra.readiness.healthz import PATH as HEALTHZ
+from infra.readiness.healthz import healthz_problem
 
-HEALTHZ = topology.KFP_HEALTHZ_PATH
 UI_SERVICE = f"{topology.KFP_UI_SERVICE}:{topology.KFP_UI_PORT}"
 
 
@@ -32,9 +33,10 @@ def _clients(kubeconfig: str):
 
 
 def _answers_directly(endpoint: str) -> bool:
+    """KFP answers and its API server is ready (the UI server alone answers 200 too: see infra.readiness.healthz)."""
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/{HEALTHZ}", timeout=5) as response:
-            return response.status == 200
+            return response.status == 200 and healthz_problem(response.read()) is None
     except (urllib.error.URLError, http.client.HTTPException, OSError):
         return False
 
@@ -45,9 +47,10 @@ def _answers_via_proxy(core) -> bool:
 
     path = f"/api/v1/namespaces/{topology.NAMESPACE}/services/{UI_SERVICE}/proxy/{HEALTHZ}"
     try:
-        core.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
-                                 _request_timeout=5)
-        return True
+        response = core.api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
+                                            _request_timeout=5)
+        raw = response[0] if isinstance(response, tuple) else response
+        return healthz_problem(raw.data) is None
     except (ApiException, OSError):
         return False
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from infra.tools import run_tool
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.host import INSTALL_HINTS, require_docker_running
 
 

@@ -1,11 +1,12 @@
-"""Ask the registry (Docker Registry HTTP API v2) whether an image tag is already there, so unchanged images are skipped."""
+"""Ask the registry (Docker Registry HTTP API v2) whether an image tag is already there, so unchanged images are
+skipped."""
 from __future__ import annotations
 
 import http.client
 import urllib.error
 import urllib.request
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 
 # Every manifest kind `docker push` / `buildx --push` may store; without them the registry may answer 404 for an index.
 MANIFEST_TYPES = ", ".join([

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.outputs import UP_FIX, StackOutputs
 
 

@@ -1,5 +1,5 @@
-"""The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from images
-in the stack's registry. It runs on the stack's KFP only (see the README, section containerized)."""
+"""The containerized wine pipeline: the wine pipeline's own shape, with the training and validation steps taken from
+images in the stack's registry. It runs on the stack's KFP only (see docs/containerized.md)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,7 +7,7 @@ from typing import Mapping
 
 from kfp import dsl
 
-from laptop.errors import UserError
+from kfp_laptop.errors import UserError
 from laptop.outputs import StackOutputs
 from pipelines.containerized.components import train_component, validate_component
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan

@@ -3,6 +3,8 @@
 Each function below is what a task runs; `components(flavour)` turns them into KFP components with the logic
 helpers shipped in their source, so a pod needs only the pinned PyPI packages, not this project.
 Data moves between tasks as parquet (columnar, typed); models as joblib files with their hyperparameters in metadata.
+Artifact metadata holds flat numbers and strings only (`logic.model_metadata` says why): the KFP backend hands a
+dict or a list in metadata to the next task wrapped, and nothing unwraps it.
 (No `from __future__ import annotations` here: KFP reads the real annotation objects.)
 """
 from dataclasses import dataclass
@@ -12,19 +14,30 @@ from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
 from pipelines.packaging import CLUSTER, Flavour, lightweight
-from pipelines.wine.logic import (class_fractions, cross_validated_accuracy, evaluation, features_and_target,
-                                  fit_candidate, load_wine_frame, pick_best, plain_hyperparameters, scaled_knn,
-                                  split_frame, validation_problems)
+from pipelines.wine.logic import (
+    class_fractions,
+    cross_validated_accuracy,
+    evaluation,
+    features_and_target,
+    fit_candidate,
+    hyperparameters,
+    load_wine_frame,
+    model_metadata,
+    pick_best,
+    scaled_knn,
+    split_frame,
+    validation_problems,
+)
 
 HELPERS = (load_wine_frame, validation_problems, class_fractions, split_frame, features_and_target, scaled_knn,
-           fit_candidate, cross_validated_accuracy, pick_best, plain_hyperparameters, evaluation)
+           fit_candidate, cross_validated_accuracy, pick_best, model_metadata, hyperparameters, evaluation)
 
 
 def load_data(data: Output[Dataset]):
     """Write scikit-learn's bundled wine data as parquet."""
     frame = load_wine_frame()
     frame.to_parquet(data.path, index=False)
-    data.metadata.update({"format": "parquet", "rows": len(frame), "columns": list(frame.columns)})
+    data.metadata.update({"format": "parquet", "rows": len(frame), "columns": ",".join(frame.columns)})
 
 
 def validate_data(data: Input[Dataset], min_class_fraction: float, report: Output[Metrics]):
@@ -57,7 +70,7 @@ def train_candidate(train: Input[Dataset], n_neighbors: int, model: Output[Model
     import pandas as pd
 
     joblib.dump(fit_candidate(pd.read_parquet(train.path), n_neighbors), model.path)
-    model.metadata["hyperparameters"] = {"n_neighbors": int(n_neighbors)}
+    model.metadata["n_neighbors"] = int(n_neighbors)
 
 
 def score_candidate(model: Input[Model], train: Input[Dataset], folds: int, scored: Output[Model],
@@ -70,8 +83,7 @@ def score_candidate(model: Input[Model], train: Input[Dataset], folds: int, scor
 
     mean, std = cross_validated_accuracy(joblib.load(model.path), pd.read_parquet(train.path), folds)
     shutil.copyfile(model.path, scored.path)
-    scored.metadata.update({"hyperparameters": dict(model.metadata["hyperparameters"]),
-                            "cv_accuracy": mean, "cv_accuracy_std": std})
+    scored.metadata.update({**model_metadata(model.metadata), "cv_accuracy": mean, "cv_accuracy_std": std})
     metrics.log_metric("cv_accuracy", mean)
     metrics.log_metric("cv_accuracy_std", std)
 
@@ -80,10 +92,11 @@ def select_best(candidates: Input[List[Model]], best: Output[Model]):
     """Pick the best of ALL candidates (the loop's collected outputs) by cross-validated accuracy."""
     import shutil
 
-    chosen = candidates[pick_best([dict(c.metadata) for c in candidates])]
+    chosen = candidates[pick_best([model_metadata(c.metadata) for c in candidates])]
     shutil.copyfile(chosen.path, best.path)
-    best.metadata.update(dict(chosen.metadata))
-    best.metadata["candidates"] = len(candidates)
+    # Only the model's own keys: the backend adds display_name to each candidate's metadata, and a copied one would
+    # show the best model under the candidate's name in the UI.
+    best.metadata.update({**model_metadata(chosen.metadata), "candidates": len(candidates)})
 
 
 def evaluate_model(model: Input[Model], test: Input[Dataset], metrics: Output[Metrics],
@@ -98,8 +111,8 @@ def evaluate_model(model: Input[Model], test: Input[Dataset], metrics: Output[Me
     metrics.log_metric("accuracy", result["accuracy"])
     metrics.log_metric("f1_macro", result["f1_macro"])
     confusion.log_confusion_matrix(result["labels"], result["confusion_matrix"])
-    report = {"hyperparameters": plain_hyperparameters(model.metadata["hyperparameters"]),
-              "cv_accuracy": model.metadata["cv_accuracy"], "test_accuracy": result["accuracy"],
+    report = {"hyperparameters": hyperparameters(model.metadata),
+              "cv_accuracy": float(model.metadata["cv_accuracy"]), "test_accuracy": result["accuracy"],
               "test_f1_macro": result["f1_macro"]}
     with open(summary.path, "w") as out:
         json.dump(report, out)

@@ -83,7 +83,7 @@ def cross_validated_accuracy(model: "sklearn.base.BaseEstimator", train: "pandas
 
 
 def pick_best(candidates: list) -> int:
-    """Index of the best candidate (dicts with cv_accuracy, cv_accuracy_std, hyperparameters.n_neighbors).
+    """Index of the best candidate (flat metadata dicts with cv_accuracy, cv_accuracy_std, n_neighbors).
 
     Highest mean accuracy wins; ties go to the steadier score (lower std), then to the smaller k, so the choice
     does not depend on the order in which the loop's iterations finished.
@@ -93,14 +93,29 @@ def pick_best(candidates: list) -> int:
 
     def rank(i: int) -> tuple:
         c = candidates[i]
-        return (-float(c["cv_accuracy"]), float(c["cv_accuracy_std"]), int(c["hyperparameters"]["n_neighbors"]))
+        return (-float(c["cv_accuracy"]), float(c["cv_accuracy_std"]), int(c["n_neighbors"]))
 
     return min(range(len(candidates)), key=rank)
 
 
-def plain_hyperparameters(values: dict) -> dict:
-    """Hyperparameters as written: whole numbers back to int (artifact metadata stores every number as a float)."""
-    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in dict(values).items()}
+def model_metadata(metadata: dict) -> dict:
+    """The keys a candidate's model carries from task to task, and only those.
+
+    Every value is a number: the KFP backend hands artifact metadata on through ML Metadata, which wraps a dict as
+    {"struct": ...}, a list as {"list": ...} and a bool as 1/0, and adds keys of its own (display_name,
+    store_session_info) that must not be copied onto another artifact (backend/src/v2/metadata/converter.go,
+    client.go). Whole numbers come back as floats, so n_neighbors is made an int again here.
+    """
+    carried = {"n_neighbors": int(float(metadata["n_neighbors"]))}
+    for key in ("cv_accuracy", "cv_accuracy_std"):
+        if key in metadata:
+            carried[key] = float(metadata[key])
+    return carried
+
+
+def hyperparameters(metadata: dict) -> dict:
+    """The tuned hyperparameters from a model's metadata, as written (ints)."""
+    return {"n_neighbors": int(float(metadata["n_neighbors"]))}
 
 
 def evaluation(model: "sklearn.base.BaseEstimator", test: "pandas.DataFrame") -> dict:

@@ -19,7 +19,8 @@ from tests.e2e.support import why_skipped
 
 pytestmark = pytest.mark.e2e
 ENGINES = [engine for engine in ("kind", "k3d") if shutil.which(engine)]
-_reason = why_skipped("docker", "kubectl", "pulumi") or (None if ENGINES else "end-to-end test needs kind or k3d on PATH")
+_reason = why_skipped("docker", "kubectl", "pulumi") or (None if ENGINES else
+                                                         "end-to-end test needs kind or k3d on PATH")
 if _reason:
     pytest.skip(_reason, allow_module_level=True)
 

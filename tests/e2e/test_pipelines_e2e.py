@@ -43,7 +43,7 @@ def test_wine_on_the_cluster_then_status_and_logs(stack_is_up, capsys):
 def test_a_failing_candidate_is_explained_from_its_log(stack_is_up, capsys):
     """A candidate the CLI would refuse (more neighbours than the training data has) is submitted below the CLI's
     argument check, exactly as `run_wine` submits, so a task really fails on the cluster and is explained."""
-    from laptop.errors import UserError
+    from kfp_laptop.errors import UserError
     from laptop.stack import stack_outputs
     from pipelines.cli import _run_on_cluster
     from pipelines.endpoints import Endpoints

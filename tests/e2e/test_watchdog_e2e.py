@@ -1,4 +1,5 @@
-"""End to end on kind (or k3d): break the workflow-controller repeatedly, see the watchdog recover it, then run a pipeline.
+"""End to end on kind (or k3d): break the workflow-controller repeatedly, see the watchdog recover it, then run a
+pipeline.
 
 Opt-in (needs Docker, kind, pulumi, kubectl and a few minutes): `KFP_LAPTOP_E2E=1 inv test -k watchdog_e2e`.
 Uses this laptop's stack (creates it with `inv up` when none is up).

@@ -6,14 +6,16 @@ import kubernetes_validate
 from infra.topology import KUBERNETES_VERSION
 
 
-def schema_errors(objects: list[dict], version: str = KUBERNETES_VERSION, strict: bool = True) -> tuple[list[str], list[str]]:
+def schema_errors(objects: list[dict], version: str = KUBERNETES_VERSION,
+                  strict: bool = True) -> tuple[list[str], list[str]]:
     """Return (errors, unchecked): one line per invalid object, and the kinds with no schema (custom resources).
 
     An object of a kind without a schema is *not checkable*, never counted as valid.
     """
     errors, unchecked = [], []
     for obj in objects:
-        ident = f"{obj.get('kind')}/{obj.get('metadata', {}).get('namespace', '-')}/{obj.get('metadata', {}).get('name')}"
+        meta = obj.get("metadata", {})
+        ident = f"{obj.get('kind')}/{meta.get('namespace', '-')}/{meta.get('name')}"
         try:
             kubernetes_validate.validate(obj, version, strict=strict)
         except kubernetes_validate.SchemaNotFoundError:

@@ -38,7 +38,8 @@ class ProgramRun:
         return [r for r in self.resources if r.typ == typ]
 
     def kubernetes_objects(self) -> list[dict]:
-        """Every registered Kubernetes object as a manifest dict (apiVersion, kind, metadata, ...), in registration order."""
+        """Every registered Kubernetes object as a manifest dict (apiVersion, kind, metadata, ...), in registration
+        order."""
         objs = []
         for r in self.resources:
             if r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
@@ -83,7 +84,8 @@ def _program_main() -> Callable[[], dict]:
 
 
 def run_program(config: dict[str, Any], stack: str = "test", main: Callable[[], dict] | None = None) -> ProgramRun:
-    """Evaluate `infra.program.main()` (or another `main`) with this stack config (keys without the `kfp-laptop:` prefix).
+    """Evaluate `infra.program.main()` (or another `main`) with this stack config (keys without the `kfp-laptop:`
+    prefix).
 
     A config error is captured in `.error` (with whatever was registered before it, which should be nothing).
     """

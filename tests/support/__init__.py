@@ -1,0 +1,1 @@
+"""Shared test stand-ins (for what this machine cannot run)."""
