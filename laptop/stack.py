@@ -246,8 +246,8 @@ def _require_cluster(config: StackConfig, cluster: ClusterOutput | None, name: s
     up_on = engine_for(replace(config, engine=cluster.engine, cluster_name=cluster.name))
     result = run_tool(["/bin/sh", "-c", up_on.exists_command()])
     if result.returncode == TIMED_OUT:
-        raise UserError(f"`{cluster.engine}` did not answer within {tools.QUICK_SECONDS:g} s when asked whether cluster "
-                        f"`{cluster.name}` exists, and was stopped",
+        raise UserError(f"`{cluster.engine}` did not answer within {tools.QUICK_SECONDS:g} s when asked whether "
+                        f"cluster `{cluster.name}` exists, and was stopped",
                         "check that Docker answers (`docker info`), then run `inv up` again")
     if result.returncode != 0:
         raise UserError(f"stack `{name}` is up, but its {cluster.engine} cluster `{cluster.name}` no longer "

@@ -131,8 +131,8 @@ LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/
     (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN),
     (status_json(20, failed={"workflow-controller": {"attempts": 2, "error": "HTTP 403"}}), WARN),
     ("{not json", WARN), ('{"ok": true}', WARN), ('["a list"]', WARN)],
-    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused", "not JSON",
-         "no lastCheck", "not a record"])
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused",
+         "not JSON", "no lastCheck", "not a record"])
 def test_watchdog_check(status, expected):
     check = watchdog_check(status, NOW)
     assert check.status == expected

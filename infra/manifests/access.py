@@ -22,7 +22,8 @@ MYSQL_SECRET = "mysql-secret"
 CLOSED_TO_PODS = {t.MINIO_NAME: (t.MINIO_CONSOLE_PORT,)}
 NOT_A_PIPELINE_POD = {"key": WORKFLOW_LABEL, "operator": "DoesNotExist"}
 # The ServiceAccount KFP runs pipeline pods as (backend/src/apiserver/common/const.go
-# DefaultPipelineRunnerServiceAccount; no upstream manifest overrides it with DEFAULTPIPELINERUNNERSERVICEACCOUNT). What its pods need from the API: their own pod, secrets and ConfigMaps of
+# DefaultPipelineRunnerServiceAccount; no upstream manifest overrides it with DEFAULTPIPELINERUNNERSERVICEACCOUNT).
+# What its pods need from the API: their own pod, secrets and ConfigMaps of
 # the object store and launcher, PVCs, workflow task results (backend/src/v2/driver, component/launcher_v2.go).
 PIPELINE_RUNNER = "pipeline-runner"
 # Resources whose creation runs a pod with labels of the creator's choice (a server's, past the MySQL fence), and the

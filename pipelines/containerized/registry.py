@@ -44,6 +44,7 @@ def manifest_exists(api_base: str, repository: str, tag: str) -> bool:
             return False
         raise UserError(f"the registry at {api_base} answered HTTP {err.code} for {repository}:{tag}",
                         "check the registry with `inv doctor`") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:   # it answered /v2/ a moment ago: went away or is stuck
+    # It answered /v2/ a moment ago: it went away or is stuck.
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise UserError(f"the registry at {api_base} stopped answering while looking up {repository}:{tag} "
                         f"({getattr(err, 'reason', err)})", "check the registry with `inv doctor`") from None
