@@ -152,7 +152,7 @@ def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(lapt
 def test_up_takes_the_arch_from_docker_not_from_this_python(laptop, monkeypatch):
     """An x86_64 Python under Rosetta on Apple Silicon: the nodes are Docker's arm64, so images are planned for that."""
     monkeypatch.setattr(stack, "host_arch", lambda: "amd64")
-    laptop.tools("docker", docker_info("aarch64"))
+    laptop.tools.add("docker", docker_info("aarch64"))
     stack.up(stack="dave", yes=True)
     assert ("set_config", "kfp-laptop:arch", "arm64") in laptop.stacks["dave"].calls
 
@@ -176,7 +176,7 @@ def test_up_of_a_stack_whose_cluster_was_deleted_by_hand_says_to_recreate_it(lap
 
 def test_up_moving_a_stack_to_another_engine_checks_the_cluster_it_is_up_on(laptop):
     """The kind cluster in the outputs exists; the k3d one in the settings is what this `pulumi up` creates."""
-    laptop.tools("k3d", "exit 1")   # `k3d cluster get kfp`: no such cluster yet
+    laptop.tools.add("k3d", "exit 1")   # `k3d cluster get kfp`: no such cluster yet
     laptop.stacks["frank"] = FakeStack("frank", config={"engine": "k3d", "arch": "amd64"}, outputs=OUTPUTS)
     stack.up(stack="frank", yes=True)
     assert laptop.stacks["frank"].calls == [("up",)]
@@ -285,7 +285,7 @@ def test_port_forward_refuses_a_port_another_program_holds_before_starting_kubec
 
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
     started = laptop.tmp / "kubectl.log"
-    laptop.tools("kubectl", f'echo "$*" >> {started}')
+    laptop.tools.add("kubectl", f'echo "$*" >> {started}')
     with socket.socket() as holder, socket.socket() as spare:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
