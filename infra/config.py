@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from infra.data_dir import claim_problem
 from kfp_laptop.errors import UserError
 
 PROJECT = "kfp-laptop"
@@ -21,7 +22,18 @@ ARCHES = ("amd64", "arm64")
 # The MinIO community edition is archived; quay.io still serves this multi-arch (amd64+arm64) release.
 DEFAULT_MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 KFP_MANIFEST_FILES = ("cluster-scoped-resources.yaml", "platform-agnostic.yaml")
-PORT_KEYS = ("kfpPort", "minioPort", "minioConsolePort", "registryPort")
+# The one table of host ports: config key -> StackConfig field (doctor, `inv up` and the engines read it).
+PORT_FIELDS = {"kfpPort": "kfp_port", "minioPort": "minio_port", "minioConsolePort": "minio_console_port",
+               "registryPort": "registry_port"}
+PORT_KEYS = tuple(PORT_FIELDS)
+# Below 1024 a port needs root (or CAP_NET_BIND_SERVICE): Docker would publish it only as root, and a laptop's
+# user tools (kubectl port-forward) could not bind it at all.
+MIN_HOST_PORT = 1024
+# The longest cluster name each engine accepts: k3d refuses names over 32 characters (pkg/types/defaults.go
+# DefaultClusterNameMaxLength, k3d v5.9.0); kind warns above 50 that the node's host name (<name>-control-plane)
+# may not fit the 64-character limit (pkg/cluster/internal/create/create.go clusterNameMax, kind v0.29.0).
+# `existing` creates no cluster: the name only names the registry container, a DNS label.
+CLUSTER_NAME_MAX = {"kind": 50, "k3d": 32, "existing": 63}
 
 # Every key of the `kfp-laptop` namespace with its default ("" = unset); Pulumi.yaml declares the same (tested).
 DEFAULTS: dict[str, Any] = {
@@ -39,11 +51,22 @@ DEFAULTS: dict[str, Any] = {
     "dataDir": "",
 }
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+# Every pattern is matched with re.fullmatch (`$` would accept a trailing newline) and spells digits as [0-9]
+# (`\d` also matches non-ASCII digits).
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+_PORT = re.compile(r"[0-9]{1,5}")
+# Docker's reference grammar (distribution/reference): the first part is a registry host only when it has a '.'
+# or a ':port' or is `localhost`; every path part is lower case, the whole name at most 255 characters.
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:localhost|{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+|{_DOMAIN_PART}(?=:))(?::[0-9]+)?"
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE = re.compile(rf"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
-                    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+_IMAGE = re.compile(rf"(?P<name>(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*)"
+                    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?")
+IMAGE_NAME_MAX = 255
+# Characters no path or context name may hold: they would break a generated shell step or config file (control
+# characters, newlines) or the volume specs of Docker and k3d, which split on ':'.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "arm64": "arm64", "aarch64": "arm64"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +120,11 @@ def host_arch(machine: str | None = None) -> str | None:
     return _MACHINE_ARCH.get((machine or platform.machine()).lower())
 
 
+def host_ports(config: StackConfig) -> dict[str, int]:
+    """Each host port setting (config key -> port), from the one table `PORT_FIELDS`."""
+    return {key: getattr(config, name) for key, name in PORT_FIELDS.items()}
+
+
 def _value(raw: Mapping[str, Any], key: str) -> Any:
     value = raw.get(key)
     return DEFAULTS[key] if value is None or value == "" else value
@@ -111,12 +139,10 @@ def _choice(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
 
 def _port(raw: Mapping[str, Any], key: str) -> int:
     value = _value(raw, key)
-    try:
-        port = int(str(value).strip())
-    except ValueError:
-        port = 0
-    if isinstance(value, bool) or not 1 <= port <= 65535 or str(port) != str(value).strip():
-        raise ConfigError(key, value, "a TCP port number between 1 and 65535")
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    port = int(text) if _PORT.fullmatch(text) else 0
+    if not MIN_HOST_PORT <= port <= 65535:
+        raise ConfigError(key, value, f"a TCP port number between {MIN_HOST_PORT} and 65535 (lower ports need root)")
     return port
 
 
@@ -144,10 +170,19 @@ def _arch(raw: Mapping[str, Any], machine: str | None) -> str:
 
 def _image(raw: Mapping[str, Any], key: str) -> str:
     value = str(_value(raw, key))
-    match = _IMAGE.match(value)
-    if not match or not (match["tag"] or match["digest"]) or match["tag"] == "latest":
+    match = _IMAGE.fullmatch(value)
+    if not match or not (match["tag"] or match["digest"]) or match["tag"] == "latest" \
+            or len(match["name"]) > IMAGE_NAME_MAX:
         raise ConfigError(key, value, "an image reference pinned to an exact tag or digest "
-                                      "(e.g. registry/name:RELEASE-tag), not :latest")
+                                      "(e.g. registry/name:RELEASE-tag; the repository in lower case), not :latest")
+    return value
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    """A path or name as text, refused when it holds a character that would break a generated step."""
+    value = str(_value(raw, key))
+    if _CONTROL.search(value):
+        raise ConfigError(key, value, "text without control characters (newlines, tabs, escapes)")
     return value
 
 
@@ -158,10 +193,10 @@ def _user_path(value: str) -> Path:
 
 
 def _manifests(raw: Mapping[str, Any]) -> Path | None:
-    value = _value(raw, "kfpManifests")
+    value = _text(raw, "kfpManifests")
     if not value:
         return None
-    folder = _user_path(str(value))
+    folder = _user_path(value)
     missing = [name for name in KFP_MANIFEST_FILES if not (folder / name).is_file()]
     if missing:
         raise ConfigError("kfpManifests", value, f"a folder holding {' and '.join(KFP_MANIFEST_FILES)} "
@@ -170,10 +205,10 @@ def _manifests(raw: Mapping[str, Any]) -> Path | None:
 
 
 def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
-    value = _value(raw, "dataDir")
+    value = _text(raw, "dataDir")
     if not value:
         return default_data_dir(stack)
-    path = _user_path(str(value)).resolve()
+    path = _user_path(value).resolve()
     if path in (Path(path.anchor), Path.home().resolve()):
         raise ConfigError("dataDir", value, "a folder of its own (not / or your home folder): "
                                             "`inv down --purge` deletes it")
@@ -181,7 +216,23 @@ def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
         raise ConfigError("dataDir", value, "a path without ':' (Docker and k3d volume specs split on it)")
     if path.exists() and not path.is_dir():
         raise ConfigError("dataDir", value, "a folder (this path is a file)")
+    if path.is_relative_to(PROJECT_ROOT) and not _git_ignored(path):
+        raise ConfigError("dataDir", value, "a folder outside the repository, or one git ignores (MySQL, MinIO "
+                                            "and registry data must never be committed)")
+    problem = claim_problem(path)
+    if problem:
+        raise ConfigError("dataDir", value, f"a new or empty folder, or one kfp-laptop created: {problem}")
     return path
+
+
+def _git_ignored(path: Path) -> bool:
+    """Whether git ignores `path` in this repository (False when git cannot say: the safe answer)."""
+    from infra.tools import run_tool
+
+    if not (PROJECT_ROOT / ".git").exists():
+        return True   # not a git checkout: there is no repository to commit the data into
+    return run_tool(["git", "-C", str(PROJECT_ROOT), "check-ignore", "-q", "--no-index", f"{path}/"],
+                    timeout=10).returncode == 0
 
 
 def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None = None) -> StackConfig:
@@ -195,15 +246,17 @@ def from_raw(raw: Mapping[str, Any], *, stack: str = "dev", machine: str | None 
                           fix=f"remove it with `pulumi config rm {PROJECT}:{unknown[0]}`")
     engine = _choice(raw, "engine", ENGINES)
     cluster_name = str(_value(raw, "clusterName"))
-    if not _DNS_LABEL.match(cluster_name):
+    longest = CLUSTER_NAME_MAX[engine]
+    if not _DNS_LABEL.fullmatch(cluster_name) or len(cluster_name) > longest:
         raise ConfigError("clusterName", cluster_name, "a DNS label: lowercase letters, digits and '-', "
-                                                       "starting and ending with a letter or digit, at most 63")
-    kube_context = _value(raw, "kubeContext") or None
+                                                       "starting and ending with a letter or digit, "
+                                                       f"at most {longest} characters for engine {engine}")
+    kube_context = _text(raw, "kubeContext") or None
     if kube_context and engine != "existing":
         raise ConfigError("kubeContext", kube_context, f"only used with engine existing (engine is {engine})",
                           fix=f"remove it with `pulumi config rm {PROJECT}:kubeContext`")
     kfp_version = str(_value(raw, "kfpVersion"))
-    if not _VERSION.match(kfp_version):
+    if not _VERSION.fullmatch(kfp_version):
         raise ConfigError("kfpVersion", kfp_version, "a KFP backend release like 2.17.0")
     ports = _ports(raw)
     return StackConfig(

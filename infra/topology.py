@@ -13,6 +13,12 @@ KFP_NODE_PORT = 30080           # ml-pipeline-ui (UI + API proxy)
 MINIO_API_NODE_PORT = 30900
 MINIO_CONSOLE_NODE_PORT = 30901
 
+# KFP's own names that the installer, the readiness check, `inv doctor`, `inv port-forward` and the client share.
+KFP_UI_SERVICE = "ml-pipeline-ui"     # serves the UI and proxies the REST API
+KFP_UI_PORT = 80
+KFP_HEALTHZ_PATH = "apis/v2beta1/healthz"
+KFP_LABELS = {"application-crd-id": "kubeflow-pipelines"}   # upstream's label on every KFP server component
+
 # MinIO inside the cluster
 MINIO_NAME = "minio"
 MINIO_API_PORT = 9000

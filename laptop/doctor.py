@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
-from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch
+from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
 from kfp_laptop.errors import UserError
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, read_cluster, watchdog_check
 from laptop.doctor_host import docker_check, emulation_check, port_check, tool_check
 from laptop.host import default_stack_name
+from laptop.outputs import StackOutputs
 from laptop.stack_file import own_settings
 from watchdog.objects import IMAGE
 
-PORT_KEYS = {"kfpPort": "kfp_port", "minioPort": "minio_port", "minioConsolePort": "minio_console_port",
-             "registryPort": "registry_port"}
 STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red"}
 
 
@@ -28,7 +26,8 @@ def main(stack: str | None = None) -> None:
     name = stack or default_stack_name()
     checks: list[Check] = []
     try:
-        outputs = find_outputs(name)
+        found = find_outputs(name)
+        outputs = None if found is None else StackOutputs.parse(found)
     except UserError as err:
         outputs = None
         checks.append(Check("stack", FAIL, err.problem, err.fix or ""))
@@ -66,23 +65,22 @@ def host_checks(config: StackConfig | None, up: bool) -> list[Check]:
     for tool in ("kind", "k3d", "pulumi", "kubectl"):
         checks.append(tool_check(tool, needed=tool in ("pulumi", "kubectl", engine)))
     if config and not up:
-        checks += [port_check(key, getattr(config, field)) for key, field in PORT_KEYS.items()]
+        checks += [port_check(key, port) for key, port in host_ports(config).items()]
     if info and (host_arch() == "arm64" or info.get("Architecture") == "aarch64"):
         checks.append(emulation_check(IMAGE))
     return checks
 
 
-def cluster_checks(outputs: dict[str, Any], now: float) -> list[Check]:
+def cluster_checks(outputs: StackOutputs, now: float) -> list[Check]:
     from kubernetes.client import ApiException
     from kubernetes.config import ConfigException
     from urllib3.exceptions import HTTPError
     from yaml import YAMLError
 
-    cluster = outputs.get("cluster") or {}
     try:
-        view = read_cluster(outputs["kubeconfig"], cluster.get("context"))
-    except (ConfigException, YAMLError) as err:   # a finding, not a crash
-        rewrite = "`inv up` reads it again" if cluster.get("engine") == "existing" else \
+        view = read_cluster(outputs.kubeconfig, outputs.cluster.context)
+    except (ConfigException, YAMLError, TypeError, AttributeError) as err:   # a finding, not a crash
+        rewrite = "`inv up` reads it again" if outputs.cluster.engine == "existing" else \
             "`inv down`, then `inv up` (the cluster's create step writes it)"
         return [Check("cluster", FAIL, f"the stack's kubeconfig is unusable: {str(err).splitlines()[0][:200]}",
                       rewrite)] + endpoint_checks(outputs)

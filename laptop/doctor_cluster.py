@@ -6,6 +6,7 @@ cluster, through the official kubernetes client.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from infra.readiness.healthz import PATH as HEALTHZ
 from infra.readiness.healthz import healthz_problem
-from infra.topology import NAMESPACE
+from infra.topology import KFP_HEALTHZ_PATH, NAMESPACE
 from laptop.checks import FAIL, OK, WARN, Check
+from laptop.outputs import StackOutputs
 from watchdog.diagnose import diagnose_pod, owner_deployment
 from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
 from watchdog.objects import NAME as WATCHDOG
@@ -73,14 +74,14 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
     if not status_json:
         return Check("watchdog", FAIL, "has not recorded any check", f"{logs}; if it is missing, `inv up`")
     try:
-        status = json.loads(status_json)
-        age = now - datetime.fromisoformat(status["lastCheck"].replace("Z", "+00:00")).timestamp()
-    except (ValueError, TypeError, KeyError, AttributeError) as err:   # edited by hand, or another release's format
-        return Check("watchdog", WARN, f"its status record is unreadable ({type(err).__name__}: {err})",
+        status = read_status(status_json, now)
+    except ValueError as err:   # edited by hand, or another release's format
+        return Check("watchdog", WARN, f"its status record ({STATUS_CONFIGMAP}/{STATUS_KEY}) is unreadable: {err}",
                      f"`kubectl -n {NAMESPACE} rollout restart deploy/{WATCHDOG}` writes it again; {logs}")
-    actions = status.get("actions", [])
-    recent = "; ".join(f"{a['at']} {a['action']} {a.get('deployment') or a.get('object')} ({a['reason']})"
-                       for a in actions[-3:]) or "no actions taken"
+    actions = status["actions"]
+    recent = "; ".join(f"{a['at']} {a['action']} {a['target']} ({a['reason']})" for a in actions[-3:]) \
+        or "no actions taken"
+    age = now - status["lastCheck"]
     detail = f"last check {int(age)} s ago; {recent}"
     if age > WATCHDOG_STALE_SECONDS:
         return Check("watchdog", FAIL, f"{detail}: it stopped checking", f"{logs}; `kubectl -n {NAMESPACE} rollout "
@@ -89,27 +90,75 @@ def watchdog_check(status_json: str | None, now: float) -> Check:
         return Check("watchdog", FAIL, f"{detail}: restarting did not help and it gave up",
                      f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartLimit` "
                      "shows the cause")
-    refused = status.get("failedRestarts")
-    if isinstance(refused, dict) and refused:     # restarts the API refused; the watchdog retries them with back-off
+    refused = status["failedRestarts"]
+    if refused:     # restarts the API refused; the watchdog retries them with back-off
         return Check("watchdog", WARN, f"{detail}; the API refused restarting {', '.join(map(str, sorted(refused)))}",
                      f"`kubectl -n {NAMESPACE} get events --field-selector reason=WatchdogRestartFailed` says why")
-    if not status.get("ok", True) or status.get("apiErrors"):
-        return Check("watchdog", WARN, f"{detail}; cannot read the API: {status.get('error')}", logs)
+    if not status["ok"] or status["apiErrors"]:
+        return Check("watchdog", WARN, f"{detail}; cannot read the API: {status['error']}", logs)
     return Check("watchdog", OK, detail)
 
 
-def endpoints(outputs: dict[str, Any]) -> dict[str, str]:
+CLOCK_SKEW_SECONDS = 300   # a lastCheck further in the future than this is not a clock difference
+
+
+def read_status(text: str, now: float) -> dict[str, Any]:
+    """The watchdog's status record, checked field by field: `lastCheck` as a timestamp, each action with its
+    time, action, target and reason as text; ValueError naming the first field that is not so."""
+    try:
+        status = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"not JSON ({err})") from None
+    if not isinstance(status, dict):
+        raise ValueError(f"a JSON {type(status).__name__}, not an object")
+    last = status.get("lastCheck")
+    try:
+        when = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"`lastCheck` is {last!r:.60}, not an ISO time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"`lastCheck` is {last!r:.60}, a time without its zone")
+    if when.timestamp() > now + CLOCK_SKEW_SECONDS:
+        raise ValueError(f"`lastCheck` is {last!r:.60}, in the future")
+    actions = status.get("actions", [])
+    if not isinstance(actions, list):
+        raise ValueError(f"`actions` is {type(actions).__name__}, not a list")
+    checked = []
+    for i, action in enumerate(actions):
+        if not isinstance(action, dict):
+            raise ValueError(f"`actions[{i}]` is {type(action).__name__}, not an object")
+        target = action.get("deployment") or action.get("object")
+        fields = {"at": action.get("at"), "action": action.get("action"), "reason": action.get("reason"),
+                  "target": target}
+        bad = next((key for key, value in fields.items() if not isinstance(value, str)), None)
+        if bad:
+            name = "deployment" if bad == "target" else bad
+            raise ValueError(f"`actions[{i}].{name}` is {fields[bad]!r:.60}, not text")
+        checked.append(fields)
+    ok, errors, error = status.get("ok", True), status.get("apiErrors", 0), status.get("error")
+    if not isinstance(ok, bool):
+        raise ValueError(f"`ok` is {ok!r:.60}, not true or false")
+    if isinstance(errors, bool) or not isinstance(errors, int):
+        raise ValueError(f"`apiErrors` is {errors!r:.60}, not a count")
+    failed = status.get("failedRestarts", {})
+    if not isinstance(failed, dict):
+        raise ValueError(f"`failedRestarts` is {failed!r:.60}, not an object")
+    return {"lastCheck": when.timestamp(), "actions": checked, "ok": ok, "apiErrors": errors, "failedRestarts": failed,
+            "error": str(error)[:300] if error is not None else None}
+
+
+def endpoints(outputs: StackOutputs) -> dict[str, str]:
     """The health URL of every endpoint the stack publishes on the host."""
     return {
-        "KFP API": f"{outputs['kfp_endpoint']}/{HEALTHZ}",
-        "MinIO": f"{outputs['minio_endpoint']}/minio/health/live",
-        "registry": f"http://{outputs['registry']}/v2/",
+        "KFP API": f"{outputs.kfp_endpoint}/{KFP_HEALTHZ_PATH}",
+        "MinIO": f"{outputs.minio_endpoint}/minio/health/live",
+        "registry": f"http://{outputs.registry}/v2/",
     }
 
 
-def endpoint_checks(outputs: dict[str, Any], get: Callable[[str], str | None] = None) -> list[Check]:
+def endpoint_checks(outputs: StackOutputs, get: Callable[[str], str | None] = None) -> list[Check]:
     """Each endpoint answering; the fix depends on how the ports reach the host (NodePort vs port-forward)."""
-    engine = outputs.get("cluster", {}).get("engine")
+    engine = outputs.cluster.engine
     fix = ("`inv port-forward` (engine existing publishes nothing by itself)" if engine == "existing"
            else f"`kubectl -n {NAMESPACE} get pods` for what is down; `inv up` re-creates what is missing")
     checks = []
@@ -127,7 +176,7 @@ def http_problem(url: str, timeout: float = 5, judge: Callable[[bytes], str | No
             return judge(response.read())
     except urllib.error.HTTPError as err:
         return f"HTTP {err.code}"
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         return f"no answer ({getattr(err, 'reason', err)})"
 
 

@@ -18,10 +18,13 @@ def passphrase_file() -> Path:
 
 
 def ensure_passphrase_file() -> Path:
-    """Create the passphrase file (0600, in a 0700 folder) on first use; tighten its mode if someone loosened it."""
+    """Create the passphrase file (0600, in a 0700 folder) on first use; tighten both modes when they are looser
+    (a folder that existed before, created with the user's umask, or loosened by hand)."""
     path = passphrase_file()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(path.parent.stat().st_mode) & 0o077:
+            path.parent.chmod(0o700)
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:

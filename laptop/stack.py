@@ -7,19 +7,20 @@ user-only file (`laptop.passphrase`). Plain `pulumi up` / `pulumi destroy` work 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit
 
+from infra import tools
 from infra.cluster.engines import engine_for
-from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch
+from infra.config import PROJECT, PROJECT_ROOT, StackConfig, from_raw, host_arch, host_ports
+from infra.tools import TIMED_OUT, run_tool
 from kfp_laptop.errors import UserError
 from laptop.extras import require
 from laptop.host import (
+    ENGINE_TOOLS,
     INSTALL_HINTS,
     busy_ports,
     default_stack_name,
@@ -28,7 +29,9 @@ from laptop.host import (
     require_docker_running,
     require_tools,
 )
+from laptop.outputs import HOST_URL_OUTPUTS, ClusterOutput, StackOutputs
 from laptop.passphrase import passphrase_env
+from laptop.pulumi_cli import bounded_command
 from laptop.stack_file import own_settings
 
 
@@ -48,7 +51,8 @@ def _require_pulumi() -> None:
 def _options(env: dict[str, str]):
     auto = _auto()
     return auto.LocalWorkspaceOptions(work_dir=str(PROJECT_ROOT), secrets_provider="passphrase",
-                                      env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env})
+                                      env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true", **env},
+                                      pulumi_command=bounded_command())
 
 
 BACKEND_FIX = ("check that the state backend (`backend.url` in Pulumi.yaml, or PULUMI_BACKEND_URL) exists and is "
@@ -178,10 +182,10 @@ def _confirm(question: str, yes: bool) -> None:
 
 def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     """Create or select this laptop's stack, write detected defaults, then `pulumi up` with progress."""
-    _require_pulumi()
+    name = stack or default_stack_name()
+    require_tools(_engine_set_in(name))   # every missing binary at once, before pulumi runs
     require("infra", "cluster")   # the program `pulumi up` runs in this venv, and the automation API (one line)
     auto = _auto()
-    name = stack or default_stack_name()
     with _pulumi_step("stack select --create", name, BACKEND_FIX):
         selected = auto.create_or_select_stack(name, work_dir=str(PROJECT_ROOT),
                                                opts=_options(passphrase_env(create=True)))
@@ -200,7 +204,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     if not previous:
         _require_free_ports(config)
     else:
-        _require_cluster(config, previous.get("cluster") or {}, name)
+        _require_cluster(config, _cluster_of(previous), name)
     fix = "fix what it names, then run `inv up` again; `inv doctor` checks the machine and cluster"
     if not yes:
         with _pulumi_step("preview", name, fix):
@@ -215,24 +219,41 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
 
 def _require_free_ports(config: StackConfig) -> None:
     """Before the first bring-up only: later, the stack's own cluster holds these ports."""
-    ports = {"kfpPort": config.kfp_port, "minioPort": config.minio_port,
-             "minioConsolePort": config.minio_console_port, "registryPort": config.registry_port}
-    busy = busy_ports(ports)
+    busy = busy_ports(host_ports(config))
     if busy:
         key, port = next(iter(busy.items()))
         raise UserError(f"port {port} on 127.0.0.1 ({PROJECT}:{key}) is already in use by another program",
                         f"stop that program, or choose another port: `pulumi config set {PROJECT}:{key} PORT`")
 
 
-def _require_cluster(config: StackConfig, cluster: dict[str, str], name: str) -> None:
+def _engine_set_in(name: str) -> str | None:
+    """The engine the stack's own settings file names (read directly: the pulumi CLI may be the missing tool)."""
+    engine = own_settings(PROJECT_ROOT / f"Pulumi.{name}.yaml").get("engine")
+    return engine if engine in ENGINE_TOOLS else None
+
+
+def _cluster_of(outputs: dict[str, Any]) -> ClusterOutput | None:
+    """The `cluster` output of the last `up`; None when the outputs are unreadable (this `up` writes them again)."""
+    try:
+        return StackOutputs.parse(outputs, ("cluster",)).cluster
+    except UserError:
+        return None
+
+
+def _require_cluster(config: StackConfig, cluster: ClusterOutput | None, name: str) -> None:
     """The kind/k3d cluster a stack is up on (its `cluster` output; the settings may name the next one) must still
     exist. If it was deleted by hand or by a Docker reset, `pulumi up` would see no change, succeed, and print
     endpoints nothing answers on."""
-    if cluster.get("engine") not in ("kind", "k3d"):
+    if cluster is None or cluster.engine not in ("kind", "k3d"):
         return
-    up_on = engine_for(replace(config, engine=cluster["engine"], cluster_name=cluster["name"]))
-    if subprocess.run(["/bin/sh", "-c", up_on.exists_command()]).returncode != 0:
-        raise UserError(f"stack `{name}` is up, but its {cluster['engine']} cluster `{cluster['name']}` no longer "
+    up_on = engine_for(replace(config, engine=cluster.engine, cluster_name=cluster.name))
+    result = run_tool(["/bin/sh", "-c", up_on.exists_command()])
+    if result.returncode == TIMED_OUT:
+        raise UserError(f"`{cluster.engine}` did not answer within {tools.QUICK_SECONDS:g} s when asked whether "
+                        f"cluster `{cluster.name}` exists, and was stopped",
+                        "check that Docker answers (`docker info`), then run `inv up` again")
+    if result.returncode != 0:
+        raise UserError(f"stack `{name}` is up, but its {cluster.engine} cluster `{cluster.name}` no longer "
                         "exists (deleted outside Pulumi, e.g. by a Docker reset)",
                         "run `inv down`, then `inv up` (runs, artifacts and images in dataDir are kept)")
 
@@ -249,19 +270,19 @@ def summary(outputs: dict[str, Any]) -> str:
 
 def down(stack: str | None = None, purge: bool = False, yes: bool = False) -> None:
     """`pulumi destroy` this laptop's stack; with `purge`, also delete its dataDir (run history, artifacts, images)."""
-    from laptop.data_dir import purge_data_dir
+    from laptop.data_dir import purge_data_dir, purgeable
 
     _require_pulumi()
     require("infra", "cluster")   # `pulumi destroy` loads the program too
     name = stack or default_stack_name()
     selected = _require_stack(name)
     config = from_raw(_raw_config(selected, name), stack=name)
+    purge = purge and purgeable(config.data_dir)   # refused before anything is destroyed
     what = f"Destroy stack `{name}` ({config.engine} cluster `{config.cluster_name}`)"
-    _confirm(what + (f" and delete {config.data_dir}?" if purge else "?"), yes)
+    _confirm(what + (f" and delete kfp-laptop's data in {config.data_dir}?" if purge else "?"), yes)
     with _pulumi_step("destroy", name, "fix what it names, then run `inv down` again"):
         selected.destroy(on_output=_print_line, color="always")
-    if purge:
-        purge_data_dir(config.data_dir)
+    if purge and purge_data_dir(config.data_dir):
         print(f"deleted {config.data_dir}", flush=True)
 
 
@@ -269,15 +290,14 @@ def port_forward(stack: str | None = None) -> None:
     """For engine `existing`: keep `kubectl port-forward`s to the stack's 127.0.0.1 ports running until Ctrl-C."""
     from laptop.port_forward import keep_forwarding, port_forward_commands
 
-    outputs = stack_outputs(stack)
-    if outputs["cluster"]["engine"] != "existing":
-        print(f"not needed: engine {outputs['cluster']['engine']} publishes {outputs['kfp_endpoint']} itself",
-              flush=True)
+    outputs = StackOutputs.parse(stack_outputs(stack), ("cluster", *HOST_URL_OUTPUTS))
+    if outputs.cluster.engine != "existing":
+        print(f"not needed: engine {outputs.cluster.engine} publishes {outputs.kfp_endpoint} itself", flush=True)
         return
     if not shutil.which("kubectl"):
         raise UserError("`kubectl` is not installed", INSTALL_HINTS["kubectl"])
     # A held port would make its kubectl exit at once, and be restarted every few seconds, forever.
-    busy = busy_ports({key: urlsplit(outputs[key]).port for key in ("kfp_endpoint", "minio_endpoint", "minio_console")})
+    busy = busy_ports(outputs.host_ports())
     if busy:
         raise UserError(f"port(s) {', '.join(map(str, busy.values()))} on 127.0.0.1 already in use (another "
                         "`inv port-forward`, or another program)",

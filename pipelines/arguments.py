@@ -29,6 +29,8 @@ def _flag(name: str) -> str:
 
 def _number(name: str, value, kind: type, example: str):
     try:
+        if isinstance(value, str) and not value.isascii():
+            raise ValueError(value)   # int() and float() also read Arabic-Indic and full-width digits
         return kind(value)
     except (TypeError, ValueError):
         raise UserError(f"{_flag(name)} must be {'an integer' if kind is int else 'a number'}, got {value!r}",

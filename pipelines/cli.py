@@ -64,7 +64,7 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
     if containerized:
         from pipelines.containerized.variant import cluster_pipeline
 
-        pipeline = cluster_pipeline(stack, arguments.parallelism)
+        pipeline = cluster_pipeline(endpoints.outputs, arguments.parallelism)
     else:
         pipeline = build_wine_pipeline(components(), parallelism=arguments.parallelism)
     run = _run_on_cluster(endpoints, pipeline, arguments.pipeline_arguments(), experiment)

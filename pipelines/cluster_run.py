@@ -4,6 +4,7 @@ Talks to the `ml-pipeline-ui` service only (it proxies the REST API, serves pod 
 """
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -15,7 +16,7 @@ from urllib.parse import quote, urlparse
 from rich.console import Console
 
 from infra.readiness.healthz import healthz_problem
-from infra.topology import NAMESPACE
+from infra.topology import KFP_HEALTHZ_PATH, NAMESPACE
 from kfp_laptop.errors import UserError
 from pipelines.endpoints import Endpoints
 from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state, styled, tasks_of
@@ -29,14 +30,14 @@ DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the clust
 def check_reachable(endpoints: Endpoints, timeout: float = 5.0) -> None:
     """UserError naming the URL when the KFP API does not answer, or answers that its API server is down (instead of
     kfp.Client's 25 s of retries)."""
-    url = f"{endpoints.kfp}/apis/v2beta1/healthz"
+    url = f"{endpoints.kfp}/{KFP_HEALTHZ_PATH}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             problem = healthz_problem(response.read())
     except urllib.error.HTTPError as err:
         raise UserError(f"the KFP endpoint {endpoints.kfp} answers {url} with HTTP {err.code}",
                         DOCTOR_FIX) from None
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         reason = getattr(err, "reason", err)
         raise UserError(f"the KFP endpoint {endpoints.kfp} does not answer ({reason})", DOCTOR_FIX) from None
     if problem:
@@ -95,7 +96,7 @@ def workflow_of(endpoints: Endpoints, run_id: str, timeout: float = 10.0) -> dic
     except urllib.error.HTTPError as err:
         raise UserError(f"KFP at {endpoints.kfp} refused to return the workflow of run {run_id}: HTTP {err.code}: "
                         f"{err.read().decode('utf-8', errors='replace').strip()}", DOCTOR_FIX) from None
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to return the workflow "
                         f"of run {run_id} ({getattr(err, 'reason', err)})", DOCTOR_FIX) from None
     manifest = (detail.get("pipeline_runtime") or {}).get("workflow_manifest") or ""
@@ -142,7 +143,7 @@ def pod_log(endpoints: Endpoints, pod_name: str, created_on: str | None = None, 
             return response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as err:
         return f"(log unavailable: HTTP {err.code}: {err.read().decode('utf-8', errors='replace').strip()})"
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         return f"(log unavailable: {getattr(err, 'reason', err)})"
 
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlparse
+from typing import Mapping
+from urllib.parse import urlencode
 
 from kfp_laptop.errors import UserError
+from laptop.outputs import UP_FIX, StackOutputs
 
 # The stack outputs this package needs (all are in the contract; `cluster` and `kubeconfig` are not needed here).
 REQUIRED_OUTPUTS = ("kfp_endpoint", "kfp_version", "pipeline_root", "minio_endpoint", "minio_console",
@@ -21,27 +23,20 @@ class Endpoints:
     registry: str             # e.g. localhost:5001
     minio_access_key: str = field(repr=False)
     minio_secret_key: str = field(repr=False)
+    outputs: StackOutputs | None = field(default=None, repr=False, compare=False)   # what these were read from
 
     @classmethod
-    def from_outputs(cls, outputs: dict) -> "Endpoints":
-        """Endpoints from `pulumi stack output --json --show-secrets`; UserError naming any missing or bad output."""
-        missing = [key for key in REQUIRED_OUTPUTS if outputs.get(key) in (None, "")]
+    def from_outputs(cls, outputs: StackOutputs | Mapping) -> "Endpoints":
+        """Endpoints from the parsed stack outputs (or the raw `pulumi stack output --json --show-secrets`, parsed
+        here); UserError naming every missing or bad output."""
+        parsed = StackOutputs.of(outputs, REQUIRED_OUTPUTS)
+        missing = [key for key in REQUIRED_OUTPUTS if getattr(parsed, key) is None]
         if missing:
-            raise UserError(f"the stack's outputs lack {', '.join(missing)}",
-                            "run `inv up` to bring the stack up to date (it exports every output the pipelines read)")
-        for key in ("kfp_endpoint", "minio_endpoint", "minio_console"):
-            url = urlparse(str(outputs[key]))
-            if url.scheme not in ("http", "https") or not url.netloc:
-                raise UserError(f"the stack output {key} is {outputs[key]!r}, not an http(s) URL", "run `inv up`")
-        if not str(outputs["pipeline_root"]).startswith("minio://"):
-            raise UserError(f"the stack output pipeline_root is {outputs['pipeline_root']!r}, not a minio:// URI",
-                            "run `inv up`")
-        return cls(kfp=str(outputs["kfp_endpoint"]).rstrip("/"), kfp_version=str(outputs["kfp_version"]),
-                   pipeline_root=str(outputs["pipeline_root"]).rstrip("/"),
-                   minio=str(outputs["minio_endpoint"]).rstrip("/"),
-                   minio_console=str(outputs["minio_console"]).rstrip("/"), registry=str(outputs["registry"]),
-                   minio_access_key=str(outputs["minio_access_key"]),
-                   minio_secret_key=str(outputs["minio_secret_key"]))
+            raise UserError(f"the stack's outputs lack {', '.join(f'`{key}`' for key in missing)}", UP_FIX)
+        return cls(kfp=parsed.kfp_endpoint, kfp_version=parsed.kfp_version, pipeline_root=parsed.pipeline_root,
+                   minio=parsed.minio_endpoint, minio_console=parsed.minio_console, registry=parsed.registry,
+                   minio_access_key=parsed.minio_access_key, minio_secret_key=parsed.minio_secret_key,
+                   outputs=parsed)
 
     def run_url(self, run_id: str) -> str:
         """The run's page in the KFP UI."""

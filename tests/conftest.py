@@ -2,13 +2,15 @@
 here, built from `tests/support/`, so no test module carries its own copy or imports another's."""
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.backend import backend_faithful  # noqa: F401  (shared fixture: kfp.local with backend hand-over)
-from tests.support.http import Handle, StandInServer
+from tests.support.http import Handle, StandInServer, UnhelpfulServer
 from tests.support.kube import ReadinessApi, kubeconfig_for, self_signed_certificate
 from tests.support.kube_api import cluster  # noqa: F401  (the watchdog's stand-in API server, as a fixture)
 from tests.support.registry import RegistryApi
@@ -46,10 +48,22 @@ def serve():
         server.close()
 
 
+@pytest.fixture(params=["silent", "garbage"])
+def unhelpful_server(request):
+    """A 127.0.0.1 endpoint that accepts connections and then never answers ("silent") or answers something that
+    is not HTTP ("garbage") (tests.support.http.UnhelpfulServer); yields its base URL and is stopped by the test."""
+    server = UnhelpfulServer(request.param)
+    yield server.url
+    server.close()
+
+
 @pytest.fixture
-def fake_tools(tmp_path) -> FakeTools:
-    """An empty folder for stand-in tools (tests.support.tools); put it on PATH with `monkeypatch.setenv`."""
-    return FakeTools(tmp_path / "bin")
+def fake_tools(tmp_path, monkeypatch) -> FakeTools:
+    """Stand-in tools (tests.support.tools) in a folder that is the whole PATH, with the shell utilities their
+    scripts use; `fake_tools.path()` adds the system's basic folders for a test that builds its own environment."""
+    tools = FakeTools(tmp_path / "bin")
+    monkeypatch.setenv("PATH", tools.path(system=False))
+    return tools
 
 
 @pytest.fixture
@@ -72,10 +86,12 @@ def certificate(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def readiness_api(serve, monkeypatch) -> ReadinessApi:
-    """The API server and KFP that `python -m infra.readiness` polls, with KFP_LAPTOP_KUBECONFIG pointing at it."""
+    """The API server and KFP that `python -m infra.readiness` polls; `.kubeconfig` points at it and is what the
+    module reads on its standard input, as the stack's step hands it."""
     api = ReadinessApi()
     api.server = serve(api)
-    monkeypatch.setenv("KFP_LAPTOP_KUBECONFIG", kubeconfig_for(api.server))
+    api.kubeconfig = kubeconfig_for(api.server)
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(read=lambda: api.kubeconfig))
     return api
 
 

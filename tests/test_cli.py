@@ -166,3 +166,15 @@ def test_dev_py_refuses_an_old_python_before_defining_anything(monkeypatch):
     with pytest.raises(SystemExit) as stopped:
         runpy.run_path(str(ROOT / "dev.py"), run_name="not_main")
     assert "kfp-laptop needs Python 3.11 or newer" in str(stopped.value.code)
+
+
+def test_a_containerized_cluster_run_reads_the_stack_once(monkeypatch):
+    """Mock: `find_outputs` / `stack_outputs` stand in for `pulumi stack output` (no Pulumi CLI here); the registry
+    refusing is real, on a closed 127.0.0.1 port."""
+    reads = []
+    outputs = {**FIXTURE_OUTPUTS, "registry": f"localhost:{_closed_port()}"}
+    monkeypatch.setattr(stacks, "find_outputs", lambda stack=None: reads.append("find_outputs") or outputs)
+    monkeypatch.setattr(stacks, "stack_outputs", lambda stack=None: reads.append("stack_outputs") or outputs)
+    with pytest.raises(UserError, match="the stack's registry at http://127.0.0.1:.* does not answer"):
+        cli.run_wine(containerized=True)
+    assert reads == ["find_outputs"]

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infra import topology
 from infra.cluster import registry
-from infra.cluster.engine import DATA_DIR_MARKER
 from infra.cluster.engines import engine_for
-from infra.config import from_raw
+from infra.config import ConfigError, from_raw
+from infra.data_dir import MARKER as DATA_DIR_MARKER
 from tests.support.tools import SYSTEM_PATH, FakeTools
 
 STUBS = {
@@ -188,3 +190,32 @@ def test_node_image_runs_the_kubernetes_minor_the_objects_are_validated_against(
     cluster = document(from_raw({"engine": engine}, machine="x86_64"))
     image = cluster["nodes"][0]["image"] if engine == "kind" else cluster["image"]
     assert image.split(":")[1].startswith(f"v{topology.KUBERNETES_VERSION}."), image
+
+
+# Path parts a user might type (spaces, quotes, $, backticks, globs, unicode) and ones the config must refuse.
+_PATH_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="/\x00", exclude_categories=["Cs"]),
+                     min_size=1, max_size=20).filter(lambda part: part not in (".", ".."))
+
+
+@settings(max_examples=25, deadline=10000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(engine=st.sampled_from(["kind", "k3d"]), part=_PATH_TEXT,
+       name=st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True))
+def test_every_value_reaches_the_engine_intact_through_the_generated_steps(tmp_path_factory, engine, part, name):
+    """Property: for every config the validation accepts, /bin/sh runs the create and registry steps, and the
+    engine's stand-in receives the cluster name and dataDir exactly (nothing split, expanded or executed)."""
+    root = tmp_path_factory.mktemp("steps")
+    try:
+        cfg = from_raw({"engine": engine, "clusterName": name, "dataDir": str(root / "data" / part),
+                        "registryPort": "15001"})
+    except ConfigError as err:
+        assert "dataDir" in str(err) and ("control characters" in str(err) or "':'" in str(err)), str(err)
+        return
+    host, spec = Host(FakeTools(root / "bin")), registry.registry_spec(cfg)
+    step = engine_for(cfg)
+    for script in (step.create_command(spec), registry.run_command(spec)):
+        result = host.run(script)
+        assert result.returncode == 0, result.stderr
+    written = yaml.safe_load((host.fs / "cluster-config.yaml").read_text())
+    assert written == step.config_document(spec)
+    assert (cfg.data_dir / DATA_DIR_MARKER).is_file() and (cfg.data_dir / "registry").is_dir()
+    assert [p.name for p in (root / "data").iterdir()] == [cfg.data_dir.name], "nothing created beside dataDir"

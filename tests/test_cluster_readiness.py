@@ -117,13 +117,13 @@ def test_module_runs_as_the_stack_runs_it(readiness_api):
     readiness_api.deployments, readiness_api.kfp_status = [deployment("ml-pipeline", 0)], 503
     result = subprocess.run([sys.executable, "-m", "infra.readiness", "--endpoint", readiness_api.server.url,
                              "--interval", "0.05", "--timeout", "0.5"], cwd=PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ})
+                            text=True, timeout=60, env={**os.environ}, input=readiness_api.kubeconfig)
     assert result.returncode == 1
     assert "KFP is not ready" in result.stderr and "Deployments not available: ml-pipeline" in result.stderr
 
 
-def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_environment(readiness_api, tmp_path):
-    """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig in the environment."""
+def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_on_its_stdin(readiness_api, tmp_path):
+    """As pulumi-command runs it: `/bin/sh -c <text>` in the project folder, the kubeconfig on standard input."""
     from infra.components.readiness import readiness_command
     from infra.config import from_raw
 
@@ -133,7 +133,7 @@ def test_the_generated_step_runs_under_sh_with_the_kubeconfig_only_in_its_enviro
     port = readiness_api.server.url.rsplit(":", 1)[1]
     step = readiness_command(from_raw({"kfpPort": port, "dataDir": str(tmp_path)}))
     result = subprocess.run(["/bin/sh", "-c", step], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-                            env={"PATH": "/usr/bin:/bin", "KFP_LAPTOP_KUBECONFIG": yaml.safe_dump(kubeconfig)})
+                            env={"PATH": "/usr/bin:/bin"}, input=yaml.safe_dump(kubeconfig))
     assert result.returncode == 0, result.stderr
     assert "KFP answers" in result.stderr
     assert all("s3cr3t-token" not in text for text in (step, result.stdout, result.stderr))

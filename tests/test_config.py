@@ -46,13 +46,13 @@ def test_ports_accept_numbers_as_the_engine_passes_them():
 
 @pytest.mark.parametrize("raw,key,value,allowed", [
     ({"engine": "minikube"}, "engine", "'minikube'", "allowed values are kind, k3d, existing"),
-    ({"kfpPort": "65536"}, "kfpPort", "'65536'", "between 1 and 65535"),
-    ({"minioPort": "-1"}, "minioPort", "'-1'", "between 1 and 65535"),
-    ({"registryPort": "50O1"}, "registryPort", "'50O1'", "between 1 and 65535"),
-    ({"kfpPort": True}, "kfpPort", "True", "between 1 and 65535"),
+    ({"kfpPort": "65536"}, "kfpPort", "'65536'", "between 1024 and 65535"),
+    ({"minioPort": "-1"}, "minioPort", "'-1'", "between 1024 and 65535"),
+    ({"registryPort": "50O1"}, "registryPort", "'50O1'", "between 1024 and 65535"),
+    ({"kfpPort": True}, "kfpPort", "True", "between 1024 and 65535"),
     ({"registryPort": "9000"}, "registryPort", "9000", "already used by kfp-laptop:minioPort"),
     ({"clusterName": "-kfp"}, "clusterName", "'-kfp'", "DNS label"),
-    ({"clusterName": "k" * 64}, "clusterName", "'kkk", "at most 63"),
+    ({"clusterName": "k" * 64}, "clusterName", "'kkk", "at most 50 characters for engine kind"),
     ({"arch": "386"}, "arch", "'386'", "auto, amd64, arm64"),
     ({"kfpVersion": "latest"}, "kfpVersion", "'latest'", "like 2.17.0"),
     ({"minioImage": "quay.io/minio/minio"}, "minioImage", "'quay.io/minio/minio'", "exact tag or digest"),

@@ -37,7 +37,7 @@ def test_target_follows_the_registry_and_arch_outputs():
     ({"cluster": OUTPUTS["cluster"]}, "`registry`"),
     ({**OUTPUTS, "registry": "localhost"}, "`registry`"),
     ({**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "arch": "riscv64"}}, "`cluster.arch`"),
-    ({"registry": "localhost:5001"}, "`cluster.arch`"),
+    ({"registry": "localhost:5001"}, "`cluster` is missing"),
 ])
 def test_target_rejects_incomplete_outputs_with_a_user_error(outputs, named):
     with pytest.raises(UserError, match=named) as err:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from laptop.outputs import OUTPUT_NAMES, StackOutputs
 from pipelines.endpoints import Endpoints
 from tests.support.program import CONTRACT_OUTPUTS, SECRET_KEYS, program_run
 
@@ -22,3 +23,7 @@ def test_pipelines_resolve_endpoints_from_the_stack_outputs(engine, kfp_fixture)
     assert endpoints.pipeline_root == "minio://mlpipeline/v2/artifacts" and endpoints.kfp_version == "2.17.0"
     assert (endpoints.minio_access_key, endpoints.minio_secret_key) == (outputs["minio_access_key"],
                                                                         outputs["minio_secret_key"])
+    # Every output of the contract, typed and valid (under mocks the kind/k3d create step prints no kubeconfig).
+    parsed = StackOutputs.parse(outputs, [name for name in OUTPUT_NAMES if name != "kubeconfig"])
+    assert sorted(OUTPUT_NAMES) == sorted(CONTRACT_OUTPUTS) and parsed.cluster.engine == engine
+    assert parsed.host_ports() == {"kfp_endpoint": 18080, "minio_endpoint": 19000, "minio_console": 19001}

@@ -9,15 +9,26 @@ import subprocess
 
 import pytest
 
+from infra.tools import run_tool
 from kfp_laptop.errors import UserError, exit_on_user_error
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
-from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, run_command, tool_check
+from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, tool_check
+from laptop.outputs import StackOutputs
 from tests.support.http import Reply
 from tests.support.kube import pod
+from tests.support.outputs import FIXTURE_OUTPUTS
 from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0
+FIXTURE = FIXTURE_OUTPUTS
+
+
+def outputs_at(base: str, engine: str = "kind", kubeconfig: str = FIXTURE["kubeconfig"]) -> StackOutputs:
+    """The fixture's stack outputs with every endpoint at `base` (host:port)."""
+    return StackOutputs.parse({**FIXTURE, "kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}",
+                               "minio_console": f"http://{base}", "registry": base, "kubeconfig": kubeconfig,
+                               "cluster": {**FIXTURE["cluster"], "engine": engine}})
 
 
 def free_port() -> int:
@@ -43,15 +54,14 @@ def test_tool_check_runs_the_real_binary():
 
 def test_a_missing_tool_fails_only_when_the_engine_needs_it():
     def missing(argv):   # a real lookup that fails
-        return run_command([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])
-
+        return run_tool([f"kfp-laptop-missing-{argv[0]}", *argv[1:]])
     needed = tool_check("kind", needed=True, run=missing)
     assert needed.status == FAIL and "brew install kind" in needed.fix
     assert tool_check("k3d", needed=False, run=missing).status == OK
 
 
 def test_run_command_turns_a_hang_into_a_result():
-    result = run_command(["sleep", "5"], timeout=0.2)
+    result = run_tool(["sleep", "5"], timeout=0.2)
     assert result.returncode == 124 and "did not answer" in result.stderr
 
 
@@ -121,8 +131,8 @@ LIMIT = {"at": "2026-11-29T00:10:00Z", "action": "event", "object": "Deployment/
     (status_json(20, [RESTART, LIMIT]), FAIL), (status_json(20, ok=False, api_errors=2), WARN),
     (status_json(20, failed={"workflow-controller": {"attempts": 2, "error": "HTTP 403"}}), WARN),
     ("{not json", WARN), ('{"ok": true}', WARN), ('["a list"]', WARN)],
-    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused", "not JSON",
-         "no lastCheck", "not a record"])
+    ids=["never checked", "fresh", "fresh with a restart", "stale", "gave up", "API errors", "restart refused",
+         "not JSON", "no lastCheck", "not a record"])
 def test_watchdog_check(status, expected):
     check = watchdog_check(status, NOW)
     assert check.status == expected
@@ -152,36 +162,20 @@ def endpoints_api(serve):
 
 
 def test_endpoint_checks_against_a_real_server(endpoints_api):
-    base = f"127.0.0.1:{endpoints_api.port}"
-    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
-               "cluster": {"engine": "kind"}}
-    checks = {c.name: c for c in endpoint_checks(outputs)}
+    checks = {c.name: c for c in endpoint_checks(outputs_at(f"127.0.0.1:{endpoints_api.port}"))}
     assert checks["endpoint KFP API"].status == OK and checks["endpoint registry"].status == OK
     assert checks["endpoint MinIO"].status == FAIL and "HTTP 503" in checks["endpoint MinIO"].detail
 
 
 def test_kfp_api_down_behind_a_healthy_ui_server_fails_the_check(endpoints_api):
-    base = f"127.0.0.1:{endpoints_api.port}"
     endpoints_api.api_ready = False
-    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
-               "cluster": {"engine": "kind"}}
-    check = {c.name: c for c in endpoint_checks(outputs)}["endpoint KFP API"]
+    check = {c.name: c for c in endpoint_checks(outputs_at(f"127.0.0.1:{endpoints_api.port}"))}["endpoint KFP API"]
     assert check.status == FAIL and "apiServerReady: false" in check.detail
 
 
 def test_endpoint_nobody_listens_on_suggests_port_forward_for_existing_clusters():
-    base = f"127.0.0.1:{free_port()}"
-    outputs = {"kfp_endpoint": f"http://{base}", "minio_endpoint": f"http://{base}", "registry": base,
-               "cluster": {"engine": "existing"}}
-    checks = endpoint_checks(outputs)
+    checks = endpoint_checks(outputs_at(f"127.0.0.1:{free_port()}", engine="existing"))
     assert all(c.status == FAIL and "no answer" in c.detail and "inv port-forward" in c.fix for c in checks)
-
-
-def kind_outputs(kubeconfig: str, port: int) -> dict:
-    """A kind stack's outputs whose every endpoint is 127.0.0.1:`port` (nothing listens there)."""
-    return {"kubeconfig": kubeconfig, "cluster": {"engine": "kind", "context": "kind-kfp"},
-            "kfp_endpoint": f"http://127.0.0.1:{port}", "minio_endpoint": f"http://127.0.0.1:{port}",
-            "registry": f"127.0.0.1:{port}"}
 
 
 def test_an_unreachable_cluster_is_a_finding_not_a_crash():
@@ -195,7 +189,7 @@ users: [{{name: u, user: {{token: t}}}}]
 contexts: [{{name: kind-kfp, context: {{cluster: c, user: u}}}}]
 current-context: kind-kfp
 """
-    checks = cluster_checks(kind_outputs(kubeconfig, port), NOW)
+    checks = cluster_checks(outputs_at(f"127.0.0.1:{port}", kubeconfig=kubeconfig), NOW)
     assert checks[0].name == "cluster" and checks[0].status == FAIL and "cannot read the cluster" in checks[0].detail
     assert "start Docker" in checks[0].fix
 
@@ -204,7 +198,7 @@ current-context: kind-kfp
 def test_an_unusable_kubeconfig_output_is_a_finding_not_a_crash(kubeconfig):
     from laptop.doctor import cluster_checks
 
-    checks = cluster_checks(kind_outputs(kubeconfig, free_port()), NOW)
+    checks = cluster_checks(outputs_at(f"127.0.0.1:{free_port()}", kubeconfig=kubeconfig), NOW)
     assert checks[0].name == "cluster" and checks[0].status == FAIL and "kubeconfig is unusable" in checks[0].detail
     assert "inv down" in checks[0].fix
 

@@ -46,7 +46,7 @@ def test_missing_outputs_are_named(outputs, missing):
 
 
 def test_empty_output_counts_as_missing(outputs):
-    with pytest.raises(UserError, match="lack kfp_version"):
+    with pytest.raises(UserError, match="`kfp_version` is missing"):
         Endpoints.from_outputs({**outputs, "kfp_version": ""})
 
 

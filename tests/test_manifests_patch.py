@@ -77,6 +77,19 @@ def test_existing_clusters_use_pvcs_of_the_default_storage_class(existing_amd64)
     assert _volume(namespaced, "minio")["persistentVolumeClaim"]["claimName"] == "minio-pvc"
 
 
+def test_a_shared_existing_cluster_gets_no_node_port_and_no_load_balancer(kind_arm64, existing_amd64):
+    """On a team cluster a NodePort opens the UI, the API and MinIO on every node's address: `inv port-forward`
+    serves them on 127.0.0.1 instead. kind/k3d keep theirs (published on the laptop's loopback only)."""
+    services = [o for o in existing_amd64[1] if o["kind"] == "Service"]
+    assert {s["metadata"]["name"] for s in services} >= {t.KFP_UI_SERVICE, t.MINIO_NAME}
+    exposed = [s["metadata"]["name"] for s in services
+               if s["spec"].get("type") in ("NodePort", "LoadBalancer")
+               or any("nodePort" in port for port in s["spec"].get("ports", []))]
+    assert exposed == []
+    on_kind = {s["metadata"]["name"]: s["spec"] for s in kind_arm64[1] if s["kind"] == "Service"}
+    assert on_kind[t.KFP_UI_SERVICE]["type"] == on_kind[t.MINIO_NAME]["type"] == "NodePort"
+
+
 def test_every_container_has_a_memory_limit_and_requests_fit_a_laptop(kind_arm64):
     _, namespaced = kind_arm64
     unlimited = [f"{w['metadata']['name']}/{c['name']}" for w in workloads(namespaced) for c in containers(w)

@@ -91,7 +91,7 @@ def test_kfp_manifests_folder_without_the_renders_names_the_missing_file(tmp_pat
 
 
 @pytest.mark.parametrize("text, says", [("kind: [Namespace\n", "cannot read"),
-                                        ("- just a list\n", "something other than Kubernetes objects")])
+                                        ("- just a list\n", "document 1: a YAML list, not a Kubernetes object")])
 def test_kfp_manifests_file_that_is_not_a_render_is_named(tmp_path, text, says):
     (tmp_path / CLUSTER_FILE).write_text(text)
     (tmp_path / NAMESPACED_FILE).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kfp-launcher}\n")

@@ -4,6 +4,7 @@ providers only; the kind/k3d configs are checked by parsing the very text the cr
 from __future__ import annotations
 
 import re
+import shlex
 import tomllib
 
 import pulumi
@@ -23,10 +24,12 @@ def commands(run) -> dict[str, dict]:
 
 
 def heredoc_config(script: str) -> dict:
-    """The cluster config the create step writes for kind/k3d, parsed as they would parse it."""
-    body = re.search(r"<<'KFP_LAPTOP_CLUSTER_CONFIG'\n(.*?)\nKFP_LAPTOP_CLUSTER_CONFIG\n", script, re.S)
-    assert body, "create step writes no cluster config"
-    return yaml.safe_load(body.group(1))
+    """The cluster config the create step writes for kind/k3d (one quoted word for printf), parsed as they would."""
+    start = script.find("printf '%s\\n' ")
+    assert start >= 0, "create step writes no cluster config"
+    words = shlex.shlex(script[start:], posix=True)
+    words.whitespace_split = True
+    return yaml.safe_load([next(words) for _ in range(3)][2])
 
 
 def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data(kfp_fixture):
@@ -114,13 +117,15 @@ def test_up_ends_with_the_readiness_check_on_kfp_endpoint(engine, kfp_fixture):
     wait = commands(run)["readiness-wait"]
     assert "-m infra.readiness --endpoint http://127.0.0.1:18080" in wait["create"]
     assert ("--service-proxy" in wait["create"]) == (engine == "existing")
-    assert SECRET_SIG in wait["environment"], "the kubeconfig handed to the check stays secret"
+    assert SECRET_SIG in wait["stdin"], "the kubeconfig handed to the check stays secret"
+    assert all(not inputs.get("environment") for inputs in commands(run).values()), \
+        "no pulumi-command step gets an environment of its own (the kubeconfig goes to stdin)"
 
 
 BAD_CONFIGS = [
     ({"engine": "docker"}, "kfp-laptop:engine = 'docker'", "kind, k3d, existing"),
-    ({"kfpPort": "70000"}, "kfp-laptop:kfpPort = '70000'", "between 1 and 65535"),
-    ({"registryPort": "0"}, "kfp-laptop:registryPort = '0'", "between 1 and 65535"),
+    ({"kfpPort": "70000"}, "kfp-laptop:kfpPort = '70000'", "between 1024 and 65535"),
+    ({"registryPort": "0"}, "kfp-laptop:registryPort = '0'", "between 1024 and 65535"),
     ({"minioConsolePort": PORTS["kfpPort"]}, "kfp-laptop:minioConsolePort = 18080",
      "already used by kfp-laptop:kfpPort"),
     ({"clusterName": "My_Cluster"}, "kfp-laptop:clusterName = 'My_Cluster'", "DNS label"),

@@ -1,17 +1,16 @@
 """The stack-per-laptop workflow's own decisions: stack name, detected defaults, passphrase file, purge safety,
 port-forward commands, and the errors a laptop without the Pulumi CLI gets (a PATH holding only the tools a test puts
-there, as small scripts)."""
+there, as small scripts: the shared `fake_tools` fixture)."""
 from __future__ import annotations
 
 import stat
 import sys
+import time
 
 import pytest
 
-from infra.cluster.engine import DATA_DIR_MARKER
 from kfp_laptop.errors import UserError
 from laptop import stack
-from laptop.data_dir import purge_data_dir
 from laptop.host import (
     busy_ports,
     default_stack_name,
@@ -20,6 +19,7 @@ from laptop.host import (
     require_tools,
     sanitize_stack_name,
 )
+from laptop.outputs import HOST_URL_OUTPUTS, StackOutputs
 from laptop.passphrase import ensure_passphrase_file, passphrase_env
 from laptop.port_forward import port_forward_commands
 
@@ -30,13 +30,6 @@ def home(tmp_path, monkeypatch):
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "kfp-home"
-
-
-@pytest.fixture
-def bin_dir(fake_tools, monkeypatch):
-    """A PATH holding only the tools a test puts there (`bin_dir(name, body)`, tests/support/tools.py)."""
-    monkeypatch.setenv("PATH", fake_tools.path(system=False))
-    return fake_tools.add
 
 
 @pytest.mark.parametrize("user,host,name", [("alice", "alice-mbp.local", "alice-alice-mbp"),
@@ -88,6 +81,16 @@ def test_loosened_passphrase_file_is_tightened(home):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_passphrase_folder_that_existed_with_loose_modes_is_tightened(home):
+    home.mkdir(mode=0o755)
+    home.chmod(0o777)
+    (home / "passphrase").write_text("kept\n")
+    (home / "passphrase").chmod(0o666)
+    path = ensure_passphrase_file()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "kept\n"
+
+
 def test_a_passphrase_home_that_cannot_be_created_is_a_user_error(home, monkeypatch):
     home.parent.joinpath("a-file").write_text("")
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(home.parent / "a-file" / "kfp-home"))
@@ -103,53 +106,57 @@ def test_missing_passphrase_is_a_user_error_unless_the_user_set_their_own(home, 
     assert passphrase_env(create=False) == {}
 
 
-def test_without_pulumi_cli_there_are_no_outputs_to_find(bin_dir):
+def test_without_pulumi_cli_there_are_no_outputs_to_find(fake_tools):
     assert stack.find_outputs() is None
     assert stack.find_outputs("someone-else") is None
 
 
 @pytest.mark.parametrize("call", [lambda: stack.stack_outputs(), lambda: stack.up(yes=True),
                                   lambda: stack.down(yes=True), lambda: stack.port_forward()])
-def test_without_pulumi_cli_commands_say_how_to_install_it(bin_dir, call):
+def test_without_pulumi_cli_commands_say_how_to_install_it(fake_tools, call):
     with pytest.raises(UserError) as err:
         call()
     assert "Pulumi CLI" in err.value.problem and "get.pulumi.com" in err.value.fix
 
 
-def test_missing_engine_binary_is_named_with_its_install_command(bin_dir):
-    bin_dir("docker")
+def test_every_missing_tool_is_named_at_once_with_its_install_command(fake_tools):
     with pytest.raises(UserError) as err:
         require_tools("k3d")
-    assert "`k3d` is not installed" in err.value.problem and "brew install k3d" in err.value.fix
-    bin_dir("k3d")
+    assert err.value.problem == \
+        "not installed (engine k3d needs them): the Pulumi CLI (`pulumi`), Docker (`docker`), k3d"
+    assert all(hint in err.value.fix for hint in ("get.pulumi.com", "Docker Desktop", "brew install k3d"))
+    fake_tools.add("docker")
+    fake_tools.add("pulumi")
+    with pytest.raises(UserError) as err:
+        require_tools("k3d")
+    assert err.value.problem == "not installed (engine k3d needs them): k3d"
+    fake_tools.add("k3d")
     require_tools("k3d")
 
 
-def test_docker_installed_but_stopped_says_to_start_it(bin_dir):
-    bin_dir("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+def test_without_an_engine_chosen_either_kind_or_k3d_will_do(fake_tools):
+    with pytest.raises(UserError) as err:
+        require_tools(None)
+    assert err.value.problem.endswith("Docker (`docker`), kind or k3d") and "brew install k3d" in err.value.fix
+    for tool in ("pulumi", "docker", "k3d"):
+        fake_tools.add(tool)
+    require_tools(None)
+
+
+def test_docker_installed_but_stopped_says_to_start_it(fake_tools):
+    fake_tools.add("docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
     with pytest.raises(UserError, match="not running"):
         require_docker_running()
-    bin_dir("docker", "echo 27.3.1")
-    require_docker_running()
+    fake_tools.add("docker", """echo '{"ServerVersion": "27.3.1", "Architecture": "x86_64"}'""")
+    assert require_docker_running()["ServerVersion"] == "27.3.1"
 
 
-def test_docker_refusing_the_user_says_to_join_the_docker_group(bin_dir):
-    bin_dir("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
+def test_docker_refusing_the_user_says_to_join_the_docker_group(fake_tools):
+    fake_tools.add("docker", "echo 'permission denied while trying to connect to the Docker daemon socket at "
                       "unix:///var/run/docker.sock' >&2; exit 1")
     with pytest.raises(UserError) as err:
         require_docker_running()
     assert "permission denied" in err.value.problem and "usermod -aG docker" in err.value.fix
-
-
-def test_purge_deletes_only_a_data_dir_this_project_created(tmp_path):
-    data = tmp_path / "data"
-    assert purge_data_dir(data) is False
-    (data / "minio").mkdir(parents=True)
-    with pytest.raises(UserError, match="no .kfp-laptop-data marker"):
-        purge_data_dir(data)
-    assert data.is_dir()
-    (data / DATA_DIR_MARKER).touch()
-    assert purge_data_dir(data) is True and not data.exists()
 
 
 OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:18080", "minio_endpoint": "http://127.0.0.1:19000",
@@ -159,7 +166,7 @@ OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:18080", "minio_endpoint": "http://1
 
 
 def test_port_forward_serves_the_stacks_ports_on_loopback_only():
-    kfp, minio = port_forward_commands(OUTPUTS)
+    kfp, minio = port_forward_commands(StackOutputs.parse(OUTPUTS, ("cluster", *HOST_URL_OUTPUTS)))
     for cmd in (kfp, minio):
         assert cmd[:5] == ["kubectl", "--context", "team-ctx", "--namespace", "kubeflow"]
         assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
@@ -194,20 +201,33 @@ def test_busy_ports_are_found_on_loopback():
         assert busy_ports({"kfpPort": taken, "minioPort": free}) == {"kfpPort": taken}
 
 
-def test_forwards_that_exit_are_restarted_until_ctrl_c(bin_dir, tmp_path, monkeypatch):
+def test_forwards_that_exit_are_restarted_until_ctrl_c(fake_tools, tmp_path, monkeypatch):
     """Real processes (a stand-in `kubectl` that exits at once, as a forward does when its pod restarts)."""
     import laptop.port_forward as forwarding
 
     log = tmp_path / "forwards.log"
-    bin_dir("kubectl", f'echo "$*" >> {log}')
-    ticks, real_sleep = iter(range(3)), forwarding.time.sleep
+    fake_tools.add("kubectl", f'echo "$*" >> {log}')
+    ticks = iter(range(3))
 
     def sleep(_seconds):
         if next(ticks, None) is None:
             raise KeyboardInterrupt
-        real_sleep(0.2)   # let the stand-ins exit so they count as ended
-    monkeypatch.setattr(forwarding.time, "sleep", sleep)
+        time.sleep(0.2)   # let the stand-ins exit so they count as ended
+    monkeypatch.setattr(forwarding, "STEADY_SECONDS", 0)   # each exit counts as a pod restart, not a failure
     commands = [["kubectl", "port-forward", "service/a", "1:1"], ["kubectl", "port-forward", "service/b", "2:2"]]
-    forwarding.keep_forwarding(commands, restart_delay=0)
+    forwarding.keep_forwarding(commands, restart_delay=0, sleep=sleep)
     started = log.read_text().splitlines()
     assert started.count("port-forward service/a 1:1") >= 2 and started.count("port-forward service/b 2:2") >= 2
+
+
+def test_a_forward_that_keeps_failing_stops_with_kubectls_message(fake_tools):
+    """A stand-in `kubectl` that fails at once, as with a wrong context: named once, not restarted forever."""
+    import laptop.port_forward as forwarding
+
+    fake_tools.fails("kubectl", 'error: context "team-ctx" does not exist')
+    commands = [["kubectl", "--context", "team-ctx", "port-forward", "service/ml-pipeline-ui", "18080:80"]]
+    with pytest.raises(UserError) as err:
+        forwarding.keep_forwarding(commands, restart_delay=0.05)
+    assert err.value.problem == ("`kubectl port-forward service/ml-pipeline-ui 18080:80` keeps exiting at once "
+                                 '(3 times): error: context "team-ctx" does not exist')
+    assert "kubectl --context team-ctx -n kubeflow get svc" in err.value.fix

@@ -14,8 +14,8 @@ import pulumi.automation as auto
 import pytest
 import yaml
 
-from infra.cluster.engine import DATA_DIR_MARKER
 from infra.config import PROJECT_ROOT
+from infra.data_dir import MARKER as DATA_DIR_MARKER
 from kfp_laptop.errors import UserError
 from laptop import stack
 
@@ -79,18 +79,18 @@ class FakeStack:
         return {k: auto.OutputValue(value=v, secret=k.endswith("key")) for k, v in self._outputs.items()}
 
 
-OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_console": "http://127.0.0.1:9001",
+OUTPUTS = {"kfp_endpoint": "http://127.0.0.1:8080", "minio_endpoint": "http://127.0.0.1:9000",
+           "minio_console": "http://127.0.0.1:9001",
            "registry": "localhost:5001", "minio_access_key": "access-xyz", "minio_secret_key": "secret-xyz",
            "cluster": {"engine": "kind", "name": "kfp", "context": "kind-kfp", "arch": "arm64"}}
 
 
 @pytest.fixture
-def laptop(tmp_path, fake_tools, monkeypatch):
-    """A laptop with docker, kind and pulumi (scripts), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
-    for tool in ("docker", "pulumi"):
-        fake_tools.add(tool)
-    fake_tools.add("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # the cluster is up
-    monkeypatch.setenv("PATH", fake_tools.path())
+def laptop(tmp_path, monkeypatch, fake_tools):
+    """A laptop with docker, kind and pulumi (stand-ins), a private KFP_LAPTOP_HOME, and a stand-in automation API."""
+    fake_tools.add("pulumi", "echo v3.200.0")   # only asked its version: the automation API is stood in for
+    fake_tools.add("docker", docker_info("aarch64"))
+    fake_tools.add("kind", '[ "$1 $2" = "get clusters" ] && echo kfp\nexit 0')   # cluster is up
     monkeypatch.setattr(FakeStack, "work_dir", tmp_path / "project", raising=False)
     FakeStack.work_dir.mkdir()
     monkeypatch.setenv("KFP_LAPTOP_HOME", str(tmp_path / "home"))
@@ -115,7 +115,12 @@ def laptop(tmp_path, fake_tools, monkeypatch):
                                  StackNotFoundError=auto.StackNotFoundError, CommandError=auto.CommandError)
     monkeypatch.setattr(stack, "_auto", lambda: fake)
     monkeypatch.setattr(stack, "host_arch", lambda: "arm64")
-    return types.SimpleNamespace(stacks=stacks, env=seen_env, home=tmp_path / "home", tmp=tmp_path)
+    return types.SimpleNamespace(stacks=stacks, env=seen_env, home=tmp_path / "home", tmp=tmp_path, tools=fake_tools)
+
+
+def docker_info(arch: str) -> str:
+    """A stand-in docker's script: `docker info --format '{{json .}}'` of a running engine."""
+    return f"""[ "$1" = info ] && echo '{{"ServerVersion": "27.3.1", "Architecture": "{arch}"}}'\nexit 0"""
 
 
 def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, monkeypatch, capsys):
@@ -136,7 +141,7 @@ def test_up_writes_detected_defaults_then_previews_confirms_and_applies(laptop, 
 
 def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(laptop):
     """Pulumi.yaml's default (kind) is not a choice the user made: the engine installed here is written instead."""
-    (laptop.tmp / "bin" / "kind").rename(laptop.tmp / "bin" / "k3d")
+    (laptop.tools.folder / "kind").rename(laptop.tools.folder / "k3d")
     on_k3d = {**OUTPUTS, "cluster": {**OUTPUTS["cluster"], "engine": "k3d", "context": "k3d-kfp"}}
     laptop.stacks["carol"] = FakeStack("carol", outputs=on_k3d)
     stack.up(stack="carol", yes=True)
@@ -147,7 +152,7 @@ def test_up_on_a_k3d_only_laptop_writes_engine_k3d_over_the_project_default(lapt
 def test_up_takes_the_arch_from_docker_not_from_this_python(laptop, monkeypatch):
     """An x86_64 Python under Rosetta on Apple Silicon: the nodes are Docker's arm64, so images are planned for that."""
     monkeypatch.setattr(stack, "host_arch", lambda: "amd64")
-    (laptop.tmp / "bin" / "docker").write_text('#!/bin/sh\n[ "$1" = info ] && echo aarch64\nexit 0\n')
+    laptop.tools.add("docker", docker_info("aarch64"))
     stack.up(stack="dave", yes=True)
     assert ("set_config", "kfp-laptop:arch", "arm64") in laptop.stacks["dave"].calls
 
@@ -171,8 +176,7 @@ def test_up_of_a_stack_whose_cluster_was_deleted_by_hand_says_to_recreate_it(lap
 
 def test_up_moving_a_stack_to_another_engine_checks_the_cluster_it_is_up_on(laptop):
     """The kind cluster in the outputs exists; the k3d one in the settings is what this `pulumi up` creates."""
-    (laptop.tmp / "bin" / "k3d").write_text("#!/bin/sh\nexit 1\n")   # `k3d cluster get kfp`: no such cluster yet
-    (laptop.tmp / "bin" / "k3d").chmod(0o755)
+    laptop.tools.add("k3d", "exit 1")   # `k3d cluster get kfp`: no such cluster yet
     laptop.stacks["frank"] = FakeStack("frank", config={"engine": "k3d", "arch": "amd64"}, outputs=OUTPUTS)
     stack.up(stack="frank", yes=True)
     assert laptop.stacks["frank"].calls == [("up",)]
@@ -253,6 +257,21 @@ def test_down_destroys_and_purge_deletes_the_data_dir(laptop, monkeypatch):
     assert not data.exists()
 
 
+def test_purge_refuses_a_data_dir_holding_files_kfp_laptop_did_not_write_and_destroys_nothing(laptop, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
+    data = laptop.tmp / "data"
+    (data / "mysql").mkdir(parents=True)
+    (data / DATA_DIR_MARKER).touch()
+    (data / "thesis.tex").write_text("years of work")
+    laptop.stacks["alice"] = FakeStack("alice", config={"dataDir": str(data)})
+    with pytest.raises(UserError) as err:
+        stack.down(stack="alice", purge=True, yes=True)
+    assert err.value.problem == f"refusing to delete {data}: it also holds thesis.tex, which kfp-laptop did not write"
+    assert "nothing was deleted" in err.value.fix and "sudo" not in err.value.fix and "rm -rf" not in err.value.fix
+    assert laptop.stacks["alice"].calls == [], "refused before the stack was destroyed"
+    assert (data / "thesis.tex").read_text() == "years of work" and (data / "mysql").is_dir()
+
+
 def test_port_forward_is_not_needed_when_the_cluster_publishes_ports(laptop, monkeypatch, capsys):
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
     laptop.stacks["alice"] = FakeStack("alice", outputs=OUTPUTS)
@@ -266,8 +285,7 @@ def test_port_forward_refuses_a_port_another_program_holds_before_starting_kubec
 
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "from-env")
     started = laptop.tmp / "kubectl.log"
-    (laptop.tmp / "bin" / "kubectl").write_text(f"#!/bin/sh\necho \"$*\" >> {started}\n")
-    (laptop.tmp / "bin" / "kubectl").chmod(0o755)
+    laptop.tools.add("kubectl", f'echo "$*" >> {started}')
     with socket.socket() as holder, socket.socket() as spare:
         holder.bind(("127.0.0.1", 0))
         holder.listen()

@@ -49,7 +49,8 @@ def test_a_server_the_ca_does_not_vouch_for_is_refused(api_server, tmp_path, mon
     other = tmp_path / "other"
     other.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other",
-                    "-keyout", str(other / "key.pem"), "-out", str(other / "cert.pem")], check=True, capture_output=True)
+                    "-keyout", str(other / "key.pem"), "-out", str(other / "cert.pem")],
+                   check=True, capture_output=True)
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
     api = KubeApi.in_cluster(service_account(tmp_path, (other / "cert.pem").read_text(), "secret-token"))
@@ -108,10 +109,11 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output
-    assert f"{source}/loop.py" in subprocess.run(python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"]),
-                                                 env=env, cwd=tmp_path, capture_output=True, text=True).stdout
+    where = python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"])
+    assert f"{source}/loop.py" in subprocess.run(where, env=env, cwd=tmp_path, capture_output=True, text=True).stdout
     liveness = [str(heartbeat) if arg == HEARTBEAT else arg for arg in container["livenessProbe"]["exec"]["command"]]
-    assert subprocess.run(python(liveness), env=env, cwd=tmp_path).returncode == 0     # the loop kept its heartbeat fresh
+    # the loop kept its heartbeat fresh
+    assert subprocess.run(python(liveness), env=env, cwd=tmp_path).returncode == 0
 
 
 def restart_recorded(cluster) -> bool:

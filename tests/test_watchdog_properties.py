@@ -96,13 +96,15 @@ saved_states = json_values | st.fixed_dictionaries({
     "restarts": st.lists(st.tuples(near.map(lambda o: NOW + o), st.sampled_from(["workflow-controller", "ml-pipeline"]))
                          .map(list), max_size=6),
     "failures": st.dictionaries(st.sampled_from(["workflow-controller"]),
-                                st.tuples(st.integers(0, 40), near.map(lambda o: NOW + o), st.text(max_size=5)).map(list)),
+                                st.tuples(st.integers(0, 40), near.map(lambda o: NOW + o),
+                                          st.text(max_size=5)).map(list)),
     "future_seen": st.dictionaries(st.text(max_size=30), near.map(lambda o: NOW + o), max_size=2),
 })
 
 
 @settings(max_examples=EXAMPLES["decide"], deadline=None)
-@given(pods=odd_pods(), saved=saved_states, other=saved_states, offset=st.floats(0, 60) | offsets, healthz=st.dictionaries(
+@given(pods=odd_pods(), saved=saved_states, other=saved_states, offset=st.floats(0, 60) | offsets,
+       healthz=st.dictionaries(
        st.sampled_from(["workflow-controller-abc12-c", "workflow-controller-abc12-n", "x"]), st.booleans()),
        deployment=json_values, recorded=st.lists(offsets, max_size=4), outcome=st.sampled_from(
        [Outcome(True), Outcome(False, "HTTP 403", 403), Outcome(False, "HTTP 409", 409), Outcome(False, "no answer")]))

@@ -223,13 +223,15 @@ def settle(state: State, action: RestartDeployment, outcome: Outcome, now: float
              "reason": action.reason, "error": outcome.error[:300], "attempt": attempts}
     event = RecordEvent("Deployment", dep, "WatchdogRestartFailed",
                         f"could not restart it for pod {action.pod} ({action.reason}): {outcome.error}. "
-                        f"{_refusal_hint(outcome.status, dep)} Attempt {attempts}; the next in {int(retry)} s or later.",
+                        f"{_refusal_hint(outcome.status, dep)} Attempt {attempts}; "
+                        f"the next in {int(retry)} s or later.",
                         uid=outcome.uid)
     return replace(state, failures={**state.failures, dep: (attempts, now, outcome.error[:300])},
                    history=(state.history + (entry,))[-HISTORY_LENGTH:]), [event]
 
 
-def explain_once(state: State, now: float, kind: str, name: str, reason: str, message: str) -> tuple[State, list[RecordEvent]]:
+def explain_once(state: State, now: float, kind: str, name: str, reason: str,
+                 message: str) -> tuple[State, list[RecordEvent]]:
     """A warning Event for something outside the pods (e.g. the status record is gone), at most once per window."""
     actions: list[Action] = []
     explained = dict(state.explained)
@@ -244,7 +246,8 @@ def posted(state: State, event: RecordEvent, ok: bool, now: float) -> State:
     if event.reason in RESTART_EVENTS:
         return state
     if not ok:
-        return replace(state, explained={k: t for k, t in state.explained.items() if k != f"{event.name}/{event.reason}"})
+        key = f"{event.name}/{event.reason}"
+        return replace(state, explained={k: t for k, t in state.explained.items() if k != key})
     entry = {"at": stamp(now), "action": "event", "object": f"{event.kind}/{event.name}", "reason": event.reason}
     return replace(state, history=(state.history + (entry,))[-HISTORY_LENGTH:])
 
@@ -302,7 +305,8 @@ def _refusal_hint(status: int | None, deployment: str) -> str:
         return (f"The API refused it: the watchdog's Role must allow `get` and `patch` on deployments/{deployment} "
                 "(`inv up` restores the Role).")
     if status == 409:
-        return "Someone else changed the Deployment meanwhile (another watchdog, or `inv up`); the watchdog re-reads it."
+        return ("Someone else changed the Deployment meanwhile (another watchdog, or `inv up`); "
+                "the watchdog re-reads it.")
     if status == 404:
         return "The Deployment is gone; `inv up` restores it."
     if status is None:

@@ -107,7 +107,8 @@ def _config_error(cs: dict, ns: str, name: str) -> PodProblem | None:
         return None
     return PodProblem(
         waiting["reason"], f"container {_name(cs)}: {text(waiting.get('message'), 'cannot be created')}",
-        f"a Secret, ConfigMap or volume it needs is missing or wrong: `{_describe(ns, name)}`, then `inv up` to restore it",
+        f"a Secret, ConfigMap or volume it needs is missing or wrong: `{_describe(ns, name)}`, "
+        "then `inv up` to restore it",
         _name(cs), count(cs.get("restartCount")))
 
 
@@ -150,7 +151,8 @@ def _failed(status: dict, ns: str, name: str) -> PodProblem | None:
         return None
     return PodProblem(
         text(status.get("reason")) or "Failed", text(status.get("message"), "the pod failed"),
-        f"its Deployment replaces it; if it recurs (e.g. Evicted for low memory) give Docker more memory; `{_describe(ns, name)}`")
+        "its Deployment replaces it; if it recurs (e.g. Evicted for low memory) give Docker more memory; "
+        f"`{_describe(ns, name)}`")
 
 
 def _node_not_ready(pod: dict, status: dict) -> PodProblem | None:
@@ -174,7 +176,8 @@ def _not_ready(status: dict, statuses: list[dict], ns: str, name: str) -> PodPro
     ready = _condition(status, "Ready")
     if ready and ready.get("status") == "True":
         return None
-    waiting = [f"{_name(cs)}: {text(_waiting(cs).get('reason'))}" for cs in statuses if text(_waiting(cs).get("reason"))]
+    waiting = [f"{_name(cs)}: {text(_waiting(cs).get('reason'))}" for cs in statuses
+               if text(_waiting(cs).get("reason"))]
     starting = status.get("phase") == "Pending" or any(
         _waiting(cs).get("reason") in STARTING_REASONS for cs in statuses)
     detail = ("starting" if starting else "not Ready") + (f" ({', '.join(waiting)})" if waiting else "")

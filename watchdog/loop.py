@@ -143,7 +143,8 @@ def act(api: KubeApi, settings: Settings, decision: Decision) -> State:
     return state
 
 
-def restart(api: KubeApi, settings: Settings, state: State, action: RestartDeployment) -> tuple[State, list[RecordEvent]]:
+def restart(api: KubeApi, settings: Settings, state: State,
+            action: RestartDeployment) -> tuple[State, list[RecordEvent]]:
     """Read the Deployment, fold in the restarts recorded on it, and restart it only if the limit still allows,
     in one PATCH over the version read that also extends that record. A 409 Conflict (it changed meanwhile, e.g.
     another watchdog restarted it) reads it again and decides again; only a conflict that persists is a failure."""
@@ -223,7 +224,8 @@ def status_record(observation: Observation, problems: list[dict], state: State, 
                   wall: Callable[[], float]) -> dict:
     """What `inv doctor` reads (laptop/doctor_cluster.py): lastCheck, ok, error, problems, actions, apiErrors;
     plus the restarts the API refused and how far the node's clock is from the API server's."""
-    failed = {dep: {"attempts": n, "at": stamp(at), "error": err} for dep, (n, at, err) in sorted(state.failures.items())}
+    failed = {dep: {"attempts": n, "at": stamp(at), "error": err}
+              for dep, (n, at, err) in sorted(state.failures.items())}
     return {"lastCheck": _stamp(observation.now), "ok": observation.pods is not None, "error": observation.error,
             "problems": problems, "actions": list(state.history), "apiErrors": state.api_errors,
             "failedRestarts": failed,

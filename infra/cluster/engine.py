@@ -14,9 +14,7 @@ from infra import topology
 from infra.cluster.registry import RegistrySpec
 from infra.cluster.shell import require_binary
 from infra.config import StackConfig
-
-# Written into dataDir at creation; `inv down --purge` deletes only folders that carry it.
-DATA_DIR_MARKER = ".kfp-laptop-data"
+from infra.data_dir import claim_command
 
 
 @dataclass(frozen=True)
@@ -92,19 +90,16 @@ class ClusterEngine(ABC):
         return yaml.dump(self.config_document(registry), Dumper=_BlockStyleDumper, sort_keys=False)
 
     def create_command(self, registry: RegistrySpec) -> str:
-        """Idempotent: prepares dataDir, creates the cluster unless it exists, prints the kubeconfig on stdout."""
-        data_dir = shlex.quote(str(self.config.data_dir))
+        """Idempotent: claims dataDir (see `infra.data_dir`), creates the cluster unless it exists, prints the
+        kubeconfig on stdout. The config file's text is one quoted word, so no value in it can end it early."""
         return "\n".join([
             "set -eu",
             require_binary("docker"),
             require_binary(self.binary),
-            f"mkdir -p {data_dir}",
-            f"touch {data_dir}/{DATA_DIR_MARKER}",
+            claim_command(self.config.data_dir),
             f"if ! {self.exists_command()}; then",
             '  config_file="$(mktemp)"',
-            "  cat > \"$config_file\" <<'KFP_LAPTOP_CLUSTER_CONFIG'",
-            self.config_yaml(registry).rstrip("\n"),
-            "KFP_LAPTOP_CLUSTER_CONFIG",
+            f'  printf \'%s\\n\' {shlex.quote(self.config_yaml(registry).rstrip(chr(10)))} > "$config_file"',
             f"  {self._create('$config_file')} >&2",
             '  rm -f "$config_file"',
             "fi",

@@ -13,6 +13,7 @@ import yaml
 
 from infra.cluster.shell import require_binary
 from infra.config import StackConfig
+from infra.data_dir import REGISTRY, claim_command
 
 REGISTRY_IMAGE = "registry:2.8.3"   # Docker's official distribution registry, multi-arch
 REGISTRY_CONTAINER_PORT = 5000
@@ -40,7 +41,7 @@ class RegistrySpec:
 
 def registry_spec(config: StackConfig) -> RegistrySpec:
     return RegistrySpec(container=f"{config.cluster_name}-registry", host_port=config.registry_port,
-                        data_dir=config.data_dir / "registry")
+                        data_dir=config.data_dir / REGISTRY)
 
 
 def containerd_hosts_toml(spec: RegistrySpec) -> str:
@@ -59,8 +60,9 @@ def run_command(spec: RegistrySpec) -> str:
     return "\n".join([
         "set -eu",
         require_binary("docker"),
+        claim_command(spec.data_dir.parent),   # it may run before the cluster's create step claims dataDir
         f"mkdir -p {data}",
-        f"if [ -z \"$(docker ps -aq --filter name=^{spec.container}$)\" ]; then",
+        f"if [ -z \"$(docker ps -aq --filter {shlex.quote(f'name=^{spec.container}$')})\" ]; then",
         f"  docker run -d --restart=always --name {name} "
         f"-p 127.0.0.1:{spec.host_port}:{REGISTRY_CONTAINER_PORT} -v {data}:/var/lib/registry {spec.image} >&2",
         "else",

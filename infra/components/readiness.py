@@ -38,7 +38,7 @@ class KfpReadiness(pulumi.ComponentResource):
         config = args.config
         command.local.Command(
             f"{name}-wait", create=check, update=check, dir=str(PROJECT_ROOT),
-            environment={"KFP_LAPTOP_KUBECONFIG": args.cluster.kubeconfig},
+            stdin=args.cluster.kubeconfig,   # never in the environment, where every child process sees it
             logging=command.local.Logging.STDERR,
             # Check again whenever what it checks changes.
             triggers=[config.kfp_version, config.arch, config.minio_image, config.kfp_port, args.cluster.context],

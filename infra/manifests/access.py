@@ -1,7 +1,7 @@
-"""Who reaches what: the KFP UI/API as a NodePort (published by the cluster on 127.0.0.1), no API token in pods
-that never call the Kubernetes API, NetworkPolicies that fence MySQL and MinIO's console off pipeline pods, and
-pipeline pods that cannot step around those fences (no exec into other pods, no pods of their own making, no host
-network)."""
+"""Who reaches what: the KFP UI/API as a NodePort (published by the cluster on 127.0.0.1; none on a shared
+`existing` cluster), no API token in pods that never call the Kubernetes API, NetworkPolicies that fence MySQL and
+MinIO's console off pipeline pods, and pipeline pods that cannot step around those fences (no exec into other pods,
+no pods of their own making, no host network)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from infra import topology as t
 from infra.manifests.netpol import WORKFLOW_LABEL, selects, workload_pods
 from infra.manifests.objects import ManifestMismatch, find, find_all, pod_spec, workloads
 
-UI_SERVICE = "ml-pipeline-ui"
+UI_SERVICE = t.KFP_UI_SERVICE
 # Servers that only talk SQL/gRPC/HTTP to each other; their ServiceAccounts have no Role bound.
 NO_API_ACCESS = ("mysql", "metadata-grpc-deployment", "metadata-envoy-deployment", "ml-pipeline-visualizationserver")
 # MySQL keeps upstream's empty root password (see docs/security.md), so only the servers holding its credentials
@@ -22,7 +22,8 @@ MYSQL_SECRET = "mysql-secret"
 CLOSED_TO_PODS = {t.MINIO_NAME: (t.MINIO_CONSOLE_PORT,)}
 NOT_A_PIPELINE_POD = {"key": WORKFLOW_LABEL, "operator": "DoesNotExist"}
 # The ServiceAccount KFP runs pipeline pods as (backend/src/apiserver/common/const.go
-# DefaultPipelineRunnerServiceAccount; no upstream manifest overrides it with DEFAULTPIPELINERUNNERSERVICEACCOUNT). What its pods need from the API: their own pod, secrets and ConfigMaps of
+# DefaultPipelineRunnerServiceAccount; no upstream manifest overrides it with DEFAULTPIPELINERUNNERSERVICEACCOUNT).
+# What its pods need from the API: their own pod, secrets and ConfigMaps of
 # the object store and launcher, PVCs, workflow task results (backend/src/v2/driver, component/launcher_v2.go).
 PIPELINE_RUNNER = "pipeline-runner"
 # Resources whose creation runs a pod with labels of the creator's choice (a server's, past the MySQL fence), and the
@@ -45,6 +46,23 @@ def expose_ui(objects: list[dict]) -> None:
         raise ManifestMismatch([f"exactly one port on Service {UI_SERVICE} (found {len(ports)})"])
     service["spec"]["type"] = "NodePort"
     ports[0]["nodePort"] = t.KFP_NODE_PORT
+
+
+def expose(objects: list[dict], engine: str) -> None:
+    """kind/k3d: the UI/API as a NodePort, which the cluster publishes on 127.0.0.1 only. `existing`, a shared
+    cluster: nothing is reachable from outside it, every NodePort or LoadBalancer Service (MinIO's, upstream's)
+    becomes ClusterIP, and `inv port-forward` serves the UI, the API and MinIO on 127.0.0.1."""
+    if engine != "existing":
+        expose_ui(objects)
+        return
+    for service in find_all(objects, "Service"):
+        spec = service.get("spec") or {}
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            spec["type"] = "ClusterIP"
+            for port in spec.get("ports", []):
+                port.pop("nodePort", None)
+            for key in ("externalTrafficPolicy", "loadBalancerSourceRanges", "allocateLoadBalancerNodePorts"):
+                spec.pop(key, None)
 
 
 def drop_unused_tokens(objects: list[dict]) -> None:
@@ -87,7 +105,7 @@ def network_policies(objects: list[dict]) -> None:
         objects.append({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": f"{name}-ingress", "namespace": workload["metadata"]["namespace"],
-                         "labels": {"application-crd-id": "kubeflow-pipelines"}},
+                         "labels": dict(t.KFP_LABELS)},
             "spec": {"podSelector": {"matchLabels": _selector(workload)}, "policyTypes": ["Ingress"],
                      "ingress": [_rule(name, ports, clients)] if ports else []}})
 

@@ -11,7 +11,7 @@ from infra.manifests.objects import ManifestMismatch, container, find, find_all,
 
 SEAWEEDFS = "seaweedfs"
 MINIO_UID = 10001                 # the image has no fixed user; a high UID keeps it apart from host users
-LABELS = {"app": t.MINIO_NAME, "application-crd-id": "kubeflow-pipelines"}
+LABELS = {"app": t.MINIO_NAME, **t.KFP_LABELS}
 ENDPOINT = f"{t.MINIO_HOST}:{t.MINIO_API_PORT}"
 SECRETS_DIR = "/run/secrets/minio"
 DATA_DIR = "/data"
@@ -86,7 +86,7 @@ def bucket_job(image: str) -> dict:
               f'$(cat {SECRETS_DIR}/secretkey)@{ENDPOINT}"\n'
               f"for i in $(seq 1 60); do mc mb --ignore-existing local/{t.ARTIFACT_BUCKET} && exit 0; sleep 5; done\n"
               "exit 1\n")
-    labels = {"app": f"{t.MINIO_NAME}-bucket", "application-crd-id": "kubeflow-pipelines"}
+    labels = {"app": f"{t.MINIO_NAME}-bucket", **t.KFP_LABELS}
     job = {"name": "create-bucket", "image": image, "imagePullPolicy": "IfNotPresent",
            "command": ["/bin/sh", "-ec", script],
            "env": [{"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"}],
@@ -177,7 +177,7 @@ def wire_minio(objects: list[dict], image: str) -> None:
 def artifact_secret(access_key, secret_key) -> dict:
     """The credentials Secret; values may be Pulumi Outputs (the component) or placeholders (`inv render`)."""
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": _meta(t.ARTIFACT_SECRET, {"application-crd-id": "kubeflow-pipelines"}),
+            "metadata": _meta(t.ARTIFACT_SECRET, dict(t.KFP_LABELS)),
             "stringData": {"accesskey": access_key, "secretkey": secret_key}}
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from infra.config import StackConfig
-from infra.manifests.access import confine_pipeline_pods, drop_unused_tokens, expose_ui, network_policies
+from infra.manifests.access import confine_pipeline_pods, drop_unused_tokens, expose, network_policies
 from infra.manifests.controller import harden_controller
 from infra.manifests.images import apply_plan, pin_amd64, plan_images
 from infra.manifests.minio import mentions_seaweedfs, wire_minio
@@ -52,7 +52,7 @@ def patch_upstream(upstream: UpstreamManifests, settings: PatchSettings) -> list
     persist(objects, settings.engine)
     size_for_laptop(objects)
     add_probes(objects)
-    expose_ui(objects)
+    expose(objects, settings.engine)
     drop_unused_tokens(objects)
     confine_pipeline_pods(objects)
     # Workflow-controller hardening (infra/manifests/controller.py) is called here: after sizing, so its

@@ -7,10 +7,11 @@ bound by the cluster's default storage class.
 from __future__ import annotations
 
 from infra import topology as t
+from infra.data_dir import MINIO, MYSQL
 from infra.manifests.objects import ManifestMismatch, container, find, ident, pod_spec, remove
 
 # Deployment -> folder under NODE_DATA_DIR
-HOST_DATA = {"mysql": "mysql", t.MINIO_NAME: "minio"}
+HOST_DATA = {"mysql": MYSQL, t.MINIO_NAME: MINIO}
 
 
 def _chown_init(image: str, uid: int, mount: dict) -> dict:

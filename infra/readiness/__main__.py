@@ -2,12 +2,14 @@
 
     python -m infra.readiness --endpoint http://127.0.0.1:8080 [--service-proxy] [--timeout 1200]
 
-The kubeconfig comes from the environment variable KFP_LAPTOP_KUBECONFIG (its text, a secret the stack passes in).
+The kubeconfig (its text, a secret the stack passes in) is read from standard input: never from the environment,
+which every child process and `ps e` would see.
 With --service-proxy (engine existing, where no host port is published) KFP is asked through the API server.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
 import sys
 import time
 import urllib.error
@@ -20,15 +22,13 @@ from infra.readiness.assess import Tracker, assess
 from infra.readiness.healthz import PATH as HEALTHZ
 from infra.readiness.healthz import healthz_problem
 
-UI_SERVICE = "ml-pipeline-ui:80"
+UI_SERVICE = f"{topology.KFP_UI_SERVICE}:{topology.KFP_UI_PORT}"
 
 
-def _clients():
-    import os
-
+def _clients(kubeconfig: str):
     from kubernetes import client, config
 
-    api_client = config.new_client_from_config_dict(yaml.safe_load(os.environ["KFP_LAPTOP_KUBECONFIG"]))
+    api_client = config.new_client_from_config_dict(yaml.safe_load(kubeconfig))
     return client.CoreV1Api(api_client), client.AppsV1Api(api_client)
 
 
@@ -37,7 +37,7 @@ def _answers_directly(endpoint: str) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint.rstrip('/')}/{HEALTHZ}", timeout=5) as response:
             return response.status == 200 and healthz_problem(response.read()) is None
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
         return False
 
 
@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=10.0)
     args = parser.parse_args(argv)
 
-    core, apps = _clients()
+    kubeconfig = sys.stdin.read()
+    if not kubeconfig.strip():
+        print("readiness: no kubeconfig on standard input", file=sys.stderr, flush=True)
+        return 2
+    core, apps = _clients(kubeconfig)
     api = core.api_client
     tracker, deadline, last = Tracker(), time.monotonic() + args.timeout, ""
     while True:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 
-PATH = "apis/v2beta1/healthz"
+from infra import topology
+
+PATH = topology.KFP_HEALTHZ_PATH
 
 
 def healthz_problem(body: bytes | str) -> str | None:

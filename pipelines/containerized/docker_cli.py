@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from infra.tools import run_tool
 from kfp_laptop.errors import UserError
 from laptop.host import INSTALL_HINTS, require_docker_running
 
@@ -14,7 +15,7 @@ def require_docker() -> bool:
     if shutil.which("docker") is None:
         raise UserError("`docker` is not installed; building component images needs it", INSTALL_HINTS["docker"])
     require_docker_running()
-    return subprocess.run(["docker", "buildx", "version"], capture_output=True, timeout=60).returncode == 0
+    return run_tool(["docker", "buildx", "version"]).returncode == 0   # hung or missing: build without buildx
 
 
 def build_commands(ref: str, platform: str, context: Path, buildx: bool) -> list[list[str]]:
@@ -28,9 +29,22 @@ def build_commands(ref: str, platform: str, context: Path, buildx: bool) -> list
     return [[*build, "--tag", ref, str(context)], ["docker", "push", ref]]
 
 
-def run(argv: list[str]) -> None:
-    """Run one docker command with its output on the terminal; a failure becomes a UserError naming the command."""
-    result = subprocess.run(argv)
+BUILD_SECONDS = 1800   # a first build pulls the base image and installs the pinned packages
+
+
+def run(argv: list[str], timeout: float = BUILD_SECONDS) -> None:
+    """Run one docker command with its output on the terminal; a failure, a kill or a hang past `timeout` becomes
+    a UserError naming the command."""
+    try:
+        result = subprocess.run(argv, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"`{' '.join(argv[:3])} ...` did not finish within {timeout:g} s and was stopped",
+                        "check that Docker answers (`docker info`) and has network access, then run "
+                        "`inv build-components` again") from None
+    except OSError as err:
+        raise UserError(f"`{argv[0]}` cannot be run: {err.strerror or err}", INSTALL_HINTS["docker"]) from None
     if result.returncode != 0:
-        raise UserError(f"`{' '.join(argv[:3])} ...` failed (exit {result.returncode}); docker's output is above",
+        code = result.returncode
+        how = f"was killed (signal {-code})" if code < 0 else f"failed (exit {code})"
+        raise UserError(f"`{' '.join(argv[:3])} ...` {how}; docker's output is above",
                         "fix what docker reports, then run `inv build-components` again")

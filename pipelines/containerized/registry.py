@@ -2,6 +2,7 @@
 skipped."""
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 
@@ -26,7 +27,7 @@ def require_registry(api_base: str) -> None:
         if err.code == 401:   # a registry with auth still answers; pushes will say more
             return
         problem = f"the stack's registry at {api_base} answered HTTP {err.code} to /v2/"
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         problem = f"the stack's registry at {api_base} does not answer ({getattr(err, 'reason', err)})"
     raise UserError(problem, "start the stack with `inv up` (or check it with `inv doctor`), then run this again")
 
@@ -43,6 +44,7 @@ def manifest_exists(api_base: str, repository: str, tag: str) -> bool:
             return False
         raise UserError(f"the registry at {api_base} answered HTTP {err.code} for {repository}:{tag}",
                         "check the registry with `inv doctor`") from None
-    except (urllib.error.URLError, OSError) as err:   # it answered /v2/ a moment ago: went away or is stuck
+    # It answered /v2/ a moment ago: it went away or is stuck.
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise UserError(f"the registry at {api_base} stopped answering while looking up {repository}:{tag} "
                         f"({getattr(err, 'reason', err)})", "check the registry with `inv doctor`") from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from infra.config import ARCHES
 from kfp_laptop.errors import UserError
+from laptop.outputs import UP_FIX, StackOutputs
 
 
 @dataclass(frozen=True)
@@ -16,17 +16,12 @@ class Target:
     platform: str
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping) -> "Target":
-        registry = outputs.get("registry")
-        arch = (outputs.get("cluster") or {}).get("arch")
-        if not registry or ":" not in registry:
-            raise UserError(f"the stack's `registry` output is missing or has no port (got {registry!r})",
-                            "run `inv up` so the stack exports `registry`")
-        if arch not in ARCHES:
-            raise UserError(f"the stack's `cluster.arch` output is {arch!r}; "
-                            f"images can be built for {', '.join(ARCHES)}",
-                            "run `inv up` so the stack exports the cluster's arch")
-        return cls(registry=registry, platform=f"linux/{arch}")
+    def from_outputs(cls, outputs: StackOutputs | Mapping) -> "Target":
+        """From the parsed stack outputs (or raw ones, parsed here for `registry` and `cluster`)."""
+        parsed = StackOutputs.of(outputs, ("registry", "cluster"))
+        if parsed.registry is None or parsed.cluster is None:
+            raise UserError("the stack's outputs lack `registry` or `cluster`", UP_FIX)
+        return cls(registry=parsed.registry, platform=f"linux/{parsed.cluster.arch}")
 
     @property
     def api_base(self) -> str:

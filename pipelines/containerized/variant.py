@@ -8,6 +8,7 @@ from typing import Mapping
 from kfp import dsl
 
 from kfp_laptop.errors import UserError
+from laptop.outputs import StackOutputs
 from pipelines.containerized.components import train_component, validate_component
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan
 from pipelines.containerized.registry import manifest_exists, require_registry
@@ -24,15 +25,14 @@ def containerized_components(target: Target) -> WineComponents:
                    validate=validate_component(refs[VALIDATE_IMAGE]))
 
 
-def containerized_pipeline(outputs: Mapping,
+def containerized_pipeline(outputs: StackOutputs | Mapping,
                            parallelism: int = DEFAULT_PARALLELISM) -> dsl.graph_component.GraphComponent:
     """The wine pipeline whose images are named after the stack's `registry` and built for its `cluster.arch`."""
     return build_wine_pipeline(containerized_components(Target.from_outputs(outputs)), parallelism)
 
 
-def require_pushed(outputs: Mapping) -> None:
+def require_pushed(target: Target) -> None:
     """Before submitting: every image the variant names is in the registry, else say which command pushes them."""
-    target = Target.from_outputs(outputs)
     require_registry(target.api_base)
     missing = [image.ref for image in build_plan(target)
                if not manifest_exists(target.api_base, image.repository, image.tag)]
@@ -45,10 +45,9 @@ LOCAL_NOTE = ("--containerized: the images live in the stack's registry, so kfp.
               "validate logic as lightweight components (SubprocessRunner)")
 
 
-def cluster_pipeline(stack: str | None, parallelism: int) -> dsl.graph_component.GraphComponent:
-    """What `inv run-wine --containerized` submits: the variant for the stack, once its images are pushed."""
-    from laptop.stack import stack_outputs
-
-    outputs = stack_outputs(stack)
-    require_pushed(outputs)
-    return containerized_pipeline(outputs, parallelism)
+def cluster_pipeline(outputs: StackOutputs, parallelism: int) -> dsl.graph_component.GraphComponent:
+    """What `inv run-wine --containerized` submits: the variant for the stack (its outputs, as the run already read
+    them), once its images are pushed."""
+    target = Target.from_outputs(outputs)
+    require_pushed(target)
+    return build_wine_pipeline(containerized_components(target), parallelism)

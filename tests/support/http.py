@@ -93,3 +93,37 @@ class StandInServer:
         if self._thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
+
+
+class UnhelpfulServer:
+    """A 127.0.0.1 endpoint that accepts connections and then never answers ("silent") or answers something that is
+    not HTTP ("garbage"): what a hung server, or another program on the port, looks like to a client."""
+
+    def __init__(self, kind: str):
+        import socket
+
+        self.kind, self.accepted, self._stop = kind, [], threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.accepted.append(conn)
+            if self.kind == "garbage":
+                conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self.accepted:
+            conn.close()
+        self.listener.close()

@@ -144,7 +144,8 @@ class StandIn:
     def _answer(self, method: str, path: str, content_type: str, raw: bytes) -> tuple[int, object]:
         if method in ("PATCH", "POST", "PUT"):
             if method == "PATCH" and content_type not in PATCH_TYPES:
-                return 415, status(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+                return 415, status(415, "UnsupportedMediaType",
+                                   f"the body of the request was in an unknown format: {content_type}")
             if method != "PATCH" and content_type != "application/json":
                 return 415, status(415, "UnsupportedMediaType", content_type)
             try:
