@@ -40,7 +40,7 @@ def run_wine(local=False, target="auto", neighbors=None, parallelism=None, test_
              containerized=False, experiment=None, stack=None, verbose=False) -> dict | None:
     """Run the wine tuning pipeline and print the chosen model; returns its summary (None if the cluster's
     result artifact could not be read). `verbose`: a local run shows kfp.local's whole output, not the compact view."""
-    from pipelines.target import resolve_target
+    from pipelines.run_target import resolve_target
 
     arguments = wine_arguments(neighbors=neighbors, parallelism=parallelism, test_size=test_size,
                                random_state=random_state)
@@ -83,7 +83,7 @@ def run_quickstart(local=False, target="auto", a=None, b=None, c=None, experimen
     """Run the addition pipeline; returns the sum (None if a cluster run's log holds none).
 
     `verbose`: a local run streams kfp.local's whole output."""
-    from pipelines.target import resolve_target
+    from pipelines.run_target import resolve_target
 
     arguments = quickstart_arguments(a=a, b=b, c=c)
     endpoints = resolve_target(local, target, stack, console)

@@ -17,8 +17,8 @@ import pipelines.local_run
 from kfp_laptop.errors import UserError
 from pipelines.containerized import docker_cli
 from pipelines.containerized.build import BUILT, SKIPPED, build_and_push
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, image_refs
-from pipelines.containerized.target import Target
 from pipelines.containerized.variant import LOCAL_NOTE
 
 SECRET = "not-a-real-secret"

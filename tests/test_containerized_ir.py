@@ -7,8 +7,8 @@ import yaml
 from kfp import compiler
 
 from pipelines.containerized.contexts import VALIDATE_COMMAND
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, image_refs
-from pipelines.containerized.target import Target
 from pipelines.containerized.variant import containerized_pipeline
 from pipelines.packaging import BASE_IMAGE
 from pipelines.wine.components import components

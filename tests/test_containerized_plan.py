@@ -10,9 +10,9 @@ import kfp
 import pytest
 
 from pipelines.containerized import contexts
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.images import ImageBuild, content_tag
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan, image_refs
-from pipelines.containerized.target import Target
 from pipelines.packaging import BASE_IMAGE, PINNED_PACKAGES
 
 OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "kfp", "context": "kind-kfp",

@@ -7,9 +7,9 @@ import pytest
 
 from kfp_laptop.errors import UserError
 from pipelines.containerized.build import BUILT, SKIPPED, push_missing
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.images import ImageBuild
-from pipelines.containerized.registry import manifest_exists, require_registry
-from pipelines.containerized.target import Target
+from pipelines.containerized.registry_client import manifest_exists, require_registry
 
 OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "kfp", "context": "kind-kfp",
                                                       "arch": "arm64"}}

@@ -15,8 +15,8 @@ import pytest
 
 from pipelines.containerized.build import write_context
 from pipelines.containerized.contexts import VALIDATE_SCRIPT
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan
-from pipelines.containerized.target import Target
 from pipelines.wine.logic import load_wine_frame, split_frame
 
 OUTPUTS = {"registry": "localhost:5001", "cluster": {"engine": "kind", "name": "kfp", "context": "kind-kfp",

@@ -117,7 +117,7 @@ for name in {blocked!r}:
     sys.modules[name] = None   # as if not installed: importing it raises ImportError
 from rich.console import Console
 import pipelines.cli, pipelines.local_run, pipelines.warm_runner
-from pipelines.target import resolve_target
+from pipelines.run_target import resolve_target
 print(resolve_target(False, "auto", None, Console()))
 """
 

@@ -18,9 +18,9 @@ from laptop.doctor_cluster import endpoints, watchdog_check
 from laptop.outputs import HOST_URL_OUTPUTS, OUTPUT_NAMES, StackOutputs
 from laptop.port_forward import port_forward_commands
 from pipelines.arguments import quickstart_arguments, wine_arguments
-from pipelines.containerized.target import Target
+from pipelines.containerized.image_target import Target
 from pipelines.endpoints import Endpoints
-from pipelines.target import resolve_target
+from pipelines.run_target import resolve_target
 from tests.support.outputs import FIXTURE_OUTPUTS
 
 FIXTURE = FIXTURE_OUTPUTS

@@ -8,7 +8,7 @@ import pytest
 from kfp_laptop.errors import UserError
 from laptop.doctor_cluster import http_problem
 from pipelines.cluster_run import check_reachable
-from pipelines.containerized import registry
+from pipelines.containerized import registry_client
 from pipelines.endpoints import Endpoints
 
 SECRETS = {"minio_access_key": "a", "minio_secret_key": "s"}
@@ -29,8 +29,8 @@ def test_the_kfp_check_names_the_endpoint(unhelpful_server):
 
 
 def test_the_registry_check_names_the_registry(unhelpful_server, monkeypatch):
-    monkeypatch.setattr(registry, "TIMEOUT_S", 0.3)
+    monkeypatch.setattr(registry_client, "TIMEOUT_S", 0.3)
     with pytest.raises(UserError, match=f"the stack's registry at {unhelpful_server} does not answer"):
-        registry.require_registry(unhelpful_server)
+        registry_client.require_registry(unhelpful_server)
     with pytest.raises(UserError, match="stopped answering while looking up kfp-laptop/wine-train:c1"):
-        registry.manifest_exists(unhelpful_server, "kfp-laptop/wine-train", "c1")
+        registry_client.manifest_exists(unhelpful_server, "kfp-laptop/wine-train", "c1")

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pipelines.containerized import docker_cli
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.images import ImageBuild
 from pipelines.containerized.plan import build_plan
-from pipelines.containerized.registry import manifest_exists, require_registry
-from pipelines.containerized.target import Target
+from pipelines.containerized.registry_client import manifest_exists, require_registry
 
 BUILT = "built and pushed"
 SKIPPED = "skipped: already in the registry"

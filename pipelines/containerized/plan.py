@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from pipelines.containerized.contexts import module_file, python_component_context, validate_context
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.images import ImageBuild
-from pipelines.containerized.target import Target
 from pipelines.wine.components import train_candidate
 
 TRAIN_IMAGE = "wine-train"          # containerized Python component: the wine training step, in its own image

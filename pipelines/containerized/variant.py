@@ -10,9 +10,9 @@ from kfp import dsl
 from kfp_laptop.errors import UserError
 from laptop.outputs import StackOutputs
 from pipelines.containerized.components import train_component, validate_component
+from pipelines.containerized.image_target import Target
 from pipelines.containerized.plan import TRAIN_IMAGE, VALIDATE_IMAGE, build_plan
-from pipelines.containerized.registry import manifest_exists, require_registry
-from pipelines.containerized.target import Target
+from pipelines.containerized.registry_client import manifest_exists, require_registry
 from pipelines.packaging import CLUSTER
 from pipelines.wine.components import WineComponents, components
 from pipelines.wine.pipeline import DEFAULT_PARALLELISM, build_wine_pipeline
