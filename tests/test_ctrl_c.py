@@ -1,6 +1,8 @@
 """Ctrl-C on a real local run, as a terminal sends it: SIGINT to the whole process group of `inv run-wine --local`,
-started in a group of its own. Once while the loop's first iterations run (they finish, nothing else starts, the run
-is recorded as interrupted), and twice (the second stops the tasks at once)."""
+started in a group of its own, with the warm runner on (its default). Once while the loop's first iterations run
+(they finish, nothing else starts, the run is recorded as interrupted), and twice (the second stops the tasks at
+once). Each candidate's fit takes FIT seconds (tests/support/slow_tasks.py), as a real training step would: warm, it
+takes a tenth of a second, less than the time between two presses."""
 import json
 import os
 import signal
@@ -11,17 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.slow_tasks import environment
 from tests.support.tools import without
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOP_RUNNING = "train-candidate  RUNNING (0/3 done, 2 running)"
+FIT = 4.0   # seconds per candidate's fit: both presses (1 s apart) land while the first two iterations train
 NOISE = ("Traceback", "Exception ignored", "I/O operation on closed file", "executor_input", "KeyboardInterrupt")
 
 
 def ctrl_c_run(folder: Path, presses: int) -> tuple[list[str], int, int]:
     """Run the wine pipeline (3 candidates, 2 at once) in `folder`; press Ctrl-C `presses` times once two loop
     iterations run. Returns (output lines, the index of the first line printed after the first Ctrl-C, exit code)."""
-    env = {**os.environ, "PATH": without("pulumi", os.environ["PATH"])}
+    env = environment(folder / "slow", FIT, {**os.environ, "PATH": without("pulumi", os.environ["PATH"])})
     process = subprocess.Popen([sys.executable, "-m", "invoke", "--search-root", str(ROOT), "run-wine", "--local",
                                 "--neighbors", "3,5,7", "--parallelism", "2"], cwd=folder, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, process_group=0)
@@ -55,6 +59,7 @@ def once(tmp_path_factory):
 
 def test_the_first_ctrl_c_says_at_once_what_happens_next(once):
     lines, after, _, _ = once
+    assert any(line.startswith("warm runner: tasks start as forks") for line in lines[:after])
     assert lines[after].startswith("Ctrl-C: stopping: the running tasks (")   # before any other line
     assert "finish, with the rest of their loop iterations; no new task starts, and the run is marked interrupted. " \
            "Press Ctrl-C again to stop now." in lines[after]
