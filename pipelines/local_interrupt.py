@@ -29,28 +29,26 @@ import types
 from collections.abc import Callable
 
 ITERATION = "-iteration-"
-# What this relies on in kfp.local (2.17.3), by the call each function must make: the names are looked up at call
-# time, so replacing them for the run reaches every task. Checked before the run (`internals_problem`).
+# What this relies on in kfp.local (2.17.3): the calls its modules make, by name, at call time, so replacing the names
+# for the run reaches every task. Checked in kfp's own source files (`internals_problem`), not in what this process
+# may have wrapped since (the warm runner replaces run_local_subprocess for its run, and falls back to it).
 CALLS = {"kfp.local.orchestrator.task_executor": "task_dispatcher.run_single_task_implementation(",
-         "kfp.local.subprocess_task_handler:run_local_subprocess": "subprocess.Popen("}
+         "kfp.local.subprocess_task_handler": "subprocess.Popen("}
 
 
 def internals_problem() -> str | None:
-    """Why Ctrl-C cannot be taken over here (None: it can). Run before anything replaces run_local_subprocess
-    (the warm runner does, inside this)."""
+    """Why Ctrl-C cannot be taken over here (None: it can)."""
     import importlib
     import inspect
 
     changed = []
-    for path, call in CALLS.items():
-        module, _, name = path.partition(":")
-        target = importlib.import_module(module)
+    for module, call in CALLS.items():
         try:
-            source = inspect.getsource(getattr(target, name) if name else target)
-        except (AttributeError, OSError, TypeError):
+            source = inspect.getsource(importlib.import_module(module))
+        except (ImportError, OSError, TypeError):
             source = ""
         if call not in source:
-            changed.append(name or module.rsplit(".", 1)[1])
+            changed.append(module.rsplit(".", 1)[1])
     if changed:
         import kfp
 

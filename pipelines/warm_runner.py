@@ -468,3 +468,5 @@ def session(say: Callable[[str], None], on_task: Callable[[int], None] | None = 
 
 if __name__ == "__main__":
     serve(sys.argv[1])
+    os._exit(0)   # at once: unloading the preloaded libraries only costs time (and a run stopped by a second Ctrl-C
+    #               does not wait for it)
