@@ -105,8 +105,9 @@ def runs(c, stack=None):
     show(stack=stack)
 
 
-@task(name="report", positional=["run_id"], help={"run_id": "a local run's name, `latest` (the default) or a KFP run id",
-                           "open": "also open it in the system's browser", "stack": "stack name, for a KFP run"})
+@task(name="report", positional=["run_id"],
+      help={"run_id": "a local run's name, `latest` (the default) or a KFP run id",
+            "open": "also open it in the system's browser", "stack": "stack name, for a KFP run"})
 @exit_on_user_error
 def report_(c, run_id="latest", open=False, stack=None):
     """Write a run's self-contained HTML report (DAG, candidates, metrics, confusion matrix) and print its path."""

@@ -81,7 +81,8 @@ def readiness_api(serve, monkeypatch) -> ReadinessApi:
 
 @pytest.fixture(scope="session")
 def wine_run(tmp_path_factory):
-    """THE wine run of the suite, on the local runner with the backend's metadata hand-over: 2 candidates (2 loop iterations of 2 tasks each), both at once.
+    """THE wine run of the suite, on the local runner with the backend's metadata hand-over: 2 candidates (2 loop
+    iterations of 2 tasks each), both at once.
     Returns (summary, printed output, the folder it ran in)."""
     from pipelines import cli
     from tests.support.backend import hand_over_like_the_backend
