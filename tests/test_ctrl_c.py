@@ -100,3 +100,22 @@ def test_a_second_ctrl_c_stops_the_run_now(tmp_path):
     assert {t["state"] for t in record["tasks"] if "train-candidate" in t["id"]} <= {"INTERRUPTED", "NOT RUN"}
     leftover = subprocess.run(["ps", "-A", "-o", "args="], capture_output=True, text=True, check=True).stdout
     assert str(folder) not in leftover    # no task process outlives the run
+
+
+def test_a_kfp_that_does_not_make_the_calls_relied_on_keeps_its_own_ctrl_c(monkeypatch):
+    """local_interrupt checks kfp's own source files for the calls it replaces; if one is missing it changes
+    nothing and says so in one line."""
+    import kfp
+    from kfp.local import subprocess_task_handler, task_dispatcher
+
+    from pipelines import local_interrupt
+
+    assert local_interrupt.internals_problem() is None
+    monkeypatch.setitem(local_interrupt.CALLS, "kfp.local.subprocess_task_handler", "subprocess.run_in_a_pod(")
+    said, launch, popen = [], task_dispatcher.run_single_task_implementation, subprocess_task_handler.subprocess
+    with local_interrupt.CtrlC(said.append, lambda: "", lambda: None) as ctrl_c:
+        assert not ctrl_c.active and task_dispatcher.run_single_task_implementation is launch
+        assert subprocess_task_handler.subprocess is popen
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert said == [f"Ctrl-C: kfp.local's own handling for this run: kfp {kfp.__version__}'s internals differ from "
+                    "those it was written for (subprocess_task_handler)"]
