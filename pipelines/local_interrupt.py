@@ -14,6 +14,10 @@ exit waits for them ("Exception ignored in threading ..."). Instead, for the run
   under way is answered FAILURE without running, so kfp.local ends the run soon and cleanly;
 - the second Ctrl-C calls `on_stop`, which kills the task processes (`kill_tasks`), records the run and leaves the
   process (`os._exit`: kfp.local's threads are still waiting on the killed tasks).
+
+Tasks started another way (the warm runner's forks, `pipelines.warm_runner`) are put in groups of their own by their
+starter and handed over with `adopt`. If kfp.local does not make the calls above (`internals_problem`), Ctrl-C is
+left to kfp.local, said in one line.
 """
 from __future__ import annotations
 
@@ -25,6 +29,31 @@ import types
 from collections.abc import Callable
 
 ITERATION = "-iteration-"
+# What this relies on in kfp.local (2.17.3): the calls its modules make, by name, at call time, so replacing the names
+# for the run reaches every task. Checked in kfp's own source files (`internals_problem`), not in what this process
+# may have wrapped since (the warm runner replaces run_local_subprocess for its run, and falls back to it).
+CALLS = {"kfp.local.orchestrator.task_executor": "task_dispatcher.run_single_task_implementation(",
+         "kfp.local.subprocess_task_handler": "subprocess.Popen("}
+
+
+def internals_problem() -> str | None:
+    """Why Ctrl-C cannot be taken over here (None: it can)."""
+    import importlib
+    import inspect
+
+    changed = []
+    for module, call in CALLS.items():
+        try:
+            source = inspect.getsource(importlib.import_module(module))
+        except (ImportError, OSError, TypeError):
+            source = ""
+        if call not in source:
+            changed.append(module.rsplit(".", 1)[1])
+    if changed:
+        import kfp
+
+        return f"kfp {kfp.__version__}'s internals differ from those it was written for ({', '.join(changed)})"
+    return None
 
 
 class CtrlC:
@@ -36,6 +65,7 @@ class CtrlC:
         self.say, self.on_first, self.on_stop = say, on_first, on_stop
         self.interrupted = False
         self.active = threading.current_thread() is threading.main_thread() and os.name == "posix"
+        self.problem: str | None = None      # set on entry when kfp.local is not what this was written for
         self._iterations: set[str] = set()   # loop iterations with a task started (kfp.local's resource names)
         self._groups: set[int] = set()       # the task processes' groups
         self._lock = threading.Lock()
@@ -58,9 +88,14 @@ class CtrlC:
 
     def _popen(self, *args, **kwargs) -> subprocess.Popen:
         process = subprocess.Popen(*args, process_group=0, **kwargs)
-        with self._lock:
-            self._groups.add(process.pid)
+        self.adopt(process.pid)
         return process
+
+    def adopt(self, group: int) -> None:
+        """A task process started elsewhere (the warm runner's forks), in a process group of its own: killed with
+        the others at the second Ctrl-C."""
+        with self._lock:
+            self._groups.add(group)
 
     def kill_tasks(self) -> None:
         """Kill every task process (with whatever it started: its whole process group)."""
@@ -75,6 +110,11 @@ class CtrlC:
     def __enter__(self) -> CtrlC:
         from kfp.local import subprocess_task_handler, task_dispatcher
 
+        self.problem = internals_problem()
+        if self.problem is not None:
+            self.active = False
+            self.say(f"Ctrl-C: kfp.local's own handling for this run: {self.problem}")
+            return self
         self._launch = task_dispatcher.run_single_task_implementation
         task_dispatcher.run_single_task_implementation = self._guarded(self._launch)
         if not self.active:
@@ -107,6 +147,8 @@ class CtrlC:
     def __exit__(self, *exc) -> None:
         from kfp.local import subprocess_task_handler, task_dispatcher
 
+        if self.problem is not None:
+            return
         task_dispatcher.run_single_task_implementation = self._launch
         if not self.active:
             return

@@ -50,6 +50,11 @@ class RunKeeper:
         finally:
             executor_input_utils.get_local_pipeline_resource_name = make_name
 
+    def adopt_task(self, group: int) -> None:
+        """A task process group started outside kfp.local's Popen (the warm runner's), stopped with the run."""
+        if self.ctrl_c is not None:
+            self.ctrl_c.adopt(group)
+
     @property
     def interrupted(self) -> bool:
         return bool(self.ctrl_c and self.ctrl_c.interrupted)

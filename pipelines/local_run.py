@@ -66,7 +66,10 @@ def run_pipeline(pipeline, arguments: dict, verbose: bool = False, headline=None
     failure = result = None
     stopped = False
     try:
-        with view, warm_session(lambda line: view.console.print(line, highlight=False, markup=False)), keeper.watching():
+        # Ctrl-C first: the warm runner's fallback is the stock launch as local_interrupt wrapped it, and its forked
+        # tasks are adopted by the same CtrlC.
+        with view, keeper.watching(), warm_session(lambda line: view.console.print(line, highlight=False, markup=False),
+                                                   on_task=keeper.adopt_task):
             try:
                 result = pipeline(**arguments)
             except RuntimeError as err:

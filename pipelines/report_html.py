@@ -27,7 +27,8 @@ NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 150, 42, 30, 12, 18
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#202124;margin:0;background:#fafafa}
 main{max-width:1240px;margin:0 auto;padding:20px 28px 40px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 10px;border-bottom:1px solid #dadce0;padding-bottom:4px}
+h1{font-size:22px;margin:0 0 4px}
+h2{font-size:16px;margin:28px 0 10px;border-bottom:1px solid #dadce0;padding-bottom:4px}
 .meta{color:#5f6368}.meta span{margin-right:18px}
 .badge{display:inline-block;padding:1px 10px;border-radius:10px;font-weight:600;font-size:13px;vertical-align:3px}
 table{border-collapse:collapse;background:#fff}td,th{padding:4px 12px;border:1px solid #e0e0e0;text-align:left}
@@ -56,7 +57,8 @@ def _seconds(value) -> str:
 
 def _badge(state: str) -> str:
     fill, stroke = _colours(state)
-    return f'<span class="badge" style="background:{fill};color:{stroke};border:1px solid {stroke}">{escape(state)}</span>'
+    style = f"background:{fill};color:{stroke};border:1px solid {stroke}"
+    return f'<span class="badge" style="{style}">{escape(state)}</span>'
 
 
 def _layers(tasks: list[dict]) -> dict[str, int]:
@@ -250,7 +252,8 @@ def _failure(report: dict) -> str:
     if not failure:
         return ""
     tail = failure.get("log_tail") or []
-    body = f'<p class="failure"><b>{escape(failure.get("task") or "a task")}</b>: {escape(failure.get("error") or "")}</p>'
+    task, error = escape(failure.get("task") or "a task"), escape(failure.get("error") or "")
+    body = f'<p class="failure"><b>{task}</b>: {error}</p>'
     if tail:
         body += f"<p>The log's last {len(tail)} lines up to the failure:</p><pre>{escape(chr(10).join(tail))}</pre>"
     return _section("What went wrong" if report.get("state") == "FAILED" else "Why it stopped", body)

@@ -1,8 +1,9 @@
 """The run report's data, gathered from a local run's folder (its record and the executors' outputs) or from a
 cluster run's API data, and written as `report.html` (the HTML itself is `pipelines.report_html`'s job).
 
-Candidates are the task outputs whose metadata carries `cv_accuracy` (the wine pipeline's score-candidate); the
-chosen one is the one select-best passed on, and why it won follows `pipelines.wine.logic.pick_best`'s rule.
+Candidates are the task outputs whose metadata carries `cv_accuracy` and `n_neighbors` (the wine pipeline's
+score-candidate; flat scalars, read with `pipelines.wine.logic.hyperparameters`); the chosen one is the one
+select-best passed on, and why it won follows `pipelines.wine.logic.pick_best`'s rule.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from pipelines import report_html
 from pipelines.run_history import REPORT, LocalRun
 from pipelines.run_plan import display_name, value_text
+from pipelines.wine.logic import hyperparameters
 
 EXECUTOR_OUTPUT = "executor_output.json"
 
@@ -38,8 +40,8 @@ def why_chosen(candidates: list[dict], chosen: int) -> str:
     best = candidates[chosen]
     tied = [c for i, c in enumerate(candidates) if i != chosen and c["score"] == best["score"]]
     if not tied:
-        return (f"{best['label']} has the highest mean cross-validated accuracy ({best['score']:.4f}); ties would go to "
-                "the steadier score (lower spread), then to the smaller n_neighbors.")
+        return (f"{best['label']} has the highest mean cross-validated accuracy ({best['score']:.4f}); ties would go "
+                "to the steadier score (lower spread), then to the smaller n_neighbors.")
     names = ", ".join(c["label"] for c in tied)
     alike = [c for c in tied if c["spread"] == best["spread"]]
     if not alike:
@@ -57,14 +59,14 @@ def candidates_of(folder: Path, tasks: list[dict]) -> tuple[list[dict], str | No
     candidates, chosen_hp = [], None
     for task in tasks:
         for metadata in _outputs(folder, task["id"]).values():
-            if "cv_accuracy" in metadata and "hyperparameters" in metadata:
+            if "cv_accuracy" in metadata and "n_neighbors" in metadata:
+                tuned = hyperparameters(metadata)   # flat; numbers arrive as floats when handed over the backend's way
                 if task.get("group"):
-                    candidates.append({"label": _hyperparameters_text(metadata["hyperparameters"]),
-                                       "hyperparameters": metadata["hyperparameters"],
+                    candidates.append({"label": _hyperparameters_text(tuned), "hyperparameters": tuned,
                                        "score": float(metadata["cv_accuracy"]),
                                        "spread": float(metadata.get("cv_accuracy_std") or 0.0), "chosen": False})
                 elif "candidates" in metadata:
-                    chosen_hp = metadata["hyperparameters"]
+                    chosen_hp = tuned
     why = None
     for index, candidate in enumerate(candidates):
         if chosen_hp is not None and candidate["hyperparameters"] == chosen_hp:

@@ -14,8 +14,9 @@ with its own exit status, output and failure; the compiled pipeline does not cha
 Fork safety: the server starts with one BLAS/OpenMP thread and no allocator thread (SERVER_ENV), checks that it has
 exactly one thread before it says it is ready, and never starts one; each child sets its own BLAS/OpenMP limit
 (threadpoolctl), resets the signal handlers a fresh interpreter has, and leaves with `os._exit` (no atexit handlers of
-the server run). Ctrl-C reaches the children as before: they are in the terminal's process group, and a client
-interrupted while it waits passes SIGINT on to its task.
+the server run). Each child is the leader of a process group of its own, as `pipelines.local_interrupt` starts the
+stock runner's tasks: the terminal's Ctrl-C reaches this process only, and `session(on_task=...)` hands each task's
+group to whoever stops the run (`CtrlC.adopt`); a client interrupted while it waits passes SIGINT on to its task.
 
 It also lifts kfp.local's cap of 2 workers per loop, which ignores the pipeline's `parallelism`
 (`ParallelExecutor`, kfp/local/orchestrator/enhanced_dag_orchestrator.py): a loop runs min(parallelism, cores) at once.
@@ -174,9 +175,17 @@ def serve(path: str) -> None:
                 _reap(children)
             else:
                 running = False
-    for pid in children:      # an abandoned run (its client is gone): its tasks go too
+    for pid in children:      # an abandoned run (its client is gone): its tasks go too, whatever they started
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGTERM)
+    _remove(path)   # also when the client could not (it left with os._exit at a second Ctrl-C)
+
+
+def _remove(path: str) -> None:
+    """The socket and the private folder it is in."""
+    for remove, target in ((os.unlink, path), (os.rmdir, os.path.dirname(path))):
+        with contextlib.suppress(OSError):
+            remove(target)
 
 
 def _reap(children: dict[int, socket.socket]) -> None:
@@ -218,11 +227,14 @@ def _fork_task(connection: socket.socket, server_fds: list, selector, children: 
         return None
     pid = os.fork()
     if pid:
+        with contextlib.suppress(OSError):   # also set by the child: whichever runs first, the group exists
+            os.setpgid(pid, pid)
         os.close(output)
         with contextlib.suppress(OSError):
             connection.sendall(f"pid {pid}\n".encode())
         return pid
     try:   # the child: nothing of the server's may survive into the task
+        os.setpgid(0, 0)
         signal.set_wakeup_fd(-1)
         selector.close()
         for item in server_fds:
@@ -302,8 +314,9 @@ def cores() -> int:
 class WarmClient:
     """Starts the server, hands it the tasks, falls back to the stock function for the rest of the run if it fails."""
 
-    def __init__(self, stock: Callable[..., int], say: Callable[[str], None]):
-        self.stock, self.say = stock, say
+    def __init__(self, stock: Callable[..., int], say: Callable[[str], None],
+                 on_task: Callable[[int], None] | None = None):
+        self.stock, self.say, self.on_task = stock, say, on_task
         self.script = expected_script(sys.executable)
         self.folder = tempfile.mkdtemp(prefix="kfp-laptop-warm-")
         self.path = os.path.join(self.folder, "server.sock")
@@ -369,6 +382,8 @@ class WarmClient:
         pid = None
         try:
             pid = int(replies.readline().split()[1])
+            if self.on_task is not None:
+                self.on_task(pid)    # the task's process group (see _fork_task)
             with open(read_end, encoding="utf-8", errors="replace") as output:
                 for line in output:
                     print(line, end="")
@@ -378,7 +393,7 @@ class WarmClient:
         except KeyboardInterrupt:
             if pid:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGINT)
+                    os.killpg(pid, signal.SIGINT)
             raise
         except (IndexError, ValueError):   # the server went away before it forked the task
             print("warm runner: the task server stopped before running this task\n")
@@ -396,9 +411,7 @@ class WarmClient:
             self.server.kill()
             self.server.wait()
         self.server.stdout.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-            os.rmdir(self.folder)
+        _remove(self.path)
 
 
 def _lift_loop_cap(limit: int) -> Callable[[], None]:
@@ -418,9 +431,11 @@ def _lift_loop_cap(limit: int) -> Callable[[], None]:
 
 
 @contextlib.contextmanager
-def session(say: Callable[[str], None]) -> Iterator[None]:
+def session(say: Callable[[str], None], on_task: Callable[[int], None] | None = None) -> Iterator[None]:
     """For one kfp.local run: tasks start warm and loops honour their parallelism (bounded by the cores), said in
-    one line; or, when that cannot be, the stock runner, also said in one line."""
+    one line; or, when that cannot be, the stock runner, also said in one line. `on_task(group)` learns each warm
+    task's process group as it starts. The stock function is called as it was found, so what wraps it (or the
+    `subprocess` it uses) before the session began still applies to the tasks that fall back to it."""
     if os.environ.get(OFF_SWITCH, "").lower() in ("off", "0", "false", "no"):
         say(f"warm runner off ({OFF_SWITCH}); kfp.local's stock runner starts a fresh interpreter per task")
         yield
@@ -434,7 +449,7 @@ def session(say: Callable[[str], None]) -> Iterator[None]:
 
     limit = cores()
     try:
-        client = WarmClient(handler.run_local_subprocess, say)
+        client = WarmClient(handler.run_local_subprocess, say, on_task)
     except OSError as err:
         say(f"warm runner off: its server cannot start ({err.strerror or err}); using kfp.local's stock runner")
         yield
@@ -453,3 +468,5 @@ def session(say: Callable[[str], None]) -> Iterator[None]:
 
 if __name__ == "__main__":
     serve(sys.argv[1])
+    os._exit(0)   # at once: unloading the preloaded libraries only costs time (and a run stopped by a second Ctrl-C
+    #               does not wait for it)

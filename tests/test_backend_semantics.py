@@ -156,4 +156,5 @@ def test_a_local_quickstart_with_large_exact_sums_runs_under_the_backend_hand_ov
 
     monkeypatch.chdir(tmp_path)
     arguments = quickstart_arguments(a=str(2**52), b=str(2**51))
-    assert run_quickstart_locally(arguments, pipeline_root=tmp_path / "runs") == 2**52 + 2**51 + quickstart.DEFAULT_C
+    total, report = run_quickstart_locally(arguments, pipeline_root=tmp_path / "runs")
+    assert total == 2**52 + 2**51 + quickstart.DEFAULT_C and report.is_file()

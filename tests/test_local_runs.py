@@ -14,7 +14,7 @@ from kfp_laptop.errors import UserError
 from pipelines import cli, report_html
 from pipelines.run_history import instances, local_runs, to_clean
 from pipelines.run_report import why_chosen
-from pipelines.wine.logic import pick_best
+from pipelines.wine.logic import hyperparameters, pick_best
 from tests.support.runs import in_folder
 
 
@@ -59,7 +59,7 @@ def test_the_report_of_a_real_wine_run_holds_the_dag_candidates_metrics_and_conf
     for iteration in (0, 1):
         scored = json.loads((folder / f"for-loop-1-iteration-{iteration}/score-candidate/executor_output.json")
                             .read_text())["artifacts"]["scored"]["artifacts"][0]["metadata"]
-        k = int(scored["hyperparameters"]["n_neighbors"])
+        k = hyperparameters(scored)["n_neighbors"]
         assert re.search(rf"<td>n_neighbors={k}</td><td class=\"num\">{scored['cv_accuracy']:.4f}</td>"
                          rf"<td class=\"num\">{scored['cv_accuracy_std']:.4f}</td>", html)
     chosen = summary["hyperparameters"]["n_neighbors"]
@@ -185,15 +185,15 @@ def test_clean_keep_1_deletes_older_real_runs_and_says_what_it_freed(wine_run, f
 
 candidate = st.fixed_dictionaries({"cv_accuracy": st.sampled_from([0.9, 0.95, 0.97]),
                                    "cv_accuracy_std": st.sampled_from([0.01, 0.02]),
-                                   "hyperparameters": st.fixed_dictionaries({"n_neighbors": st.integers(1, 30)})})
+                                   "n_neighbors": st.integers(1, 30)})   # flat, as the tasks write it
 
 
 @settings(deadline=None)   # 2 shared cores: a slow example is not a failure
-@given(st.lists(candidate, min_size=1, max_size=8, unique_by=lambda c: c["hyperparameters"]["n_neighbors"]))
+@given(st.lists(candidate, min_size=1, max_size=8, unique_by=lambda c: c["n_neighbors"]))
 def test_why_names_the_rule_that_decided(candidates):
     """Whatever the scores, the explanation names pick_best's winner and the criterion that separated it."""
     best = pick_best(candidates)
-    shown = [{"label": f"n_neighbors={c['hyperparameters']['n_neighbors']}", "score": c["cv_accuracy"],
+    shown = [{"label": f"n_neighbors={c['n_neighbors']}", "score": c["cv_accuracy"],
               "spread": c["cv_accuracy_std"]} for c in candidates]
     why = why_chosen(shown, best)
     assert why.startswith(shown[best]["label"] + " ")
@@ -253,7 +253,7 @@ def test_a_cluster_runs_report_comes_from_its_api_data_and_links_the_kfp_ui():
     """The run as the KFP API returns it, with the Argo workflow KFP stored (the stand-in of test_pipelines_run_view:
     this machine runs no KFP backend)."""
     from pipelines.run_report import cluster_report
-    from tests.argo_workflow import run_v2, wine_workflow
+    from tests.support.argo import run_v2, wine_workflow
 
     workflow = wine_workflow(("Succeeded", "Failed"), "Error (exit code 1)").manifest()
     run = {**run_v2("r1", "FAILED", workflow), "workflow": workflow}

@@ -3,6 +3,7 @@ forks), compared task by task; a failing task; Ctrl-C on a real run in its own p
 kfp's internals are not the ones it was written for."""
 import contextlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pipelines import warm_runner
 from pipelines.arguments import wine_arguments
 from pipelines.local_run import init_local, run_pipeline, run_quickstart_locally, run_wine_locally
 from pipelines.packaging import LOCAL, lightweight
+from pipelines.run_history import RECORD, REPORT
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_LINE = "warm runner: tasks start as forks of a preloaded process"
@@ -31,9 +33,14 @@ def _quiet(call, *args, **kwargs):
 
 
 def _artifacts(run_folder: Path) -> dict[str, bytes]:
-    """Every file a run wrote, by path in the run, with the run's own folder name taken out of their text."""
+    """Every file the run's tasks wrote, by path in the run, with the run's own folder name taken out of their text
+    (not the run's record and report: they hold its name, times and durations)."""
     return {p.relative_to(run_folder).as_posix(): p.read_bytes().replace(str(run_folder).encode(), b"<run>")
-            for p in sorted(run_folder.rglob("*")) if p.is_file()}
+            for p in sorted(run_folder.rglob("*")) if p.is_file() and p.name not in (RECORD, REPORT)}
+
+
+def _task_states(run_folder: Path) -> dict[str, str]:
+    return {t["id"]: t["state"] for t in json.loads((run_folder / RECORD).read_text())["tasks"]}
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +70,18 @@ def test_warm_and_stock_wine_runs_give_the_same_model_metrics_and_artifacts(wine
     warm_files, stock_files = _artifacts(Path(warm.run_folder)), _artifacts(Path(stock.run_folder))
     assert sorted(warm_files) == sorted(stock_files) and len(warm_files) >= 14
     assert warm_files == stock_files   # parquet, joblib, metrics and every executor_output.json, byte for byte
+    assert Path(warm.report).is_file() and Path(stock.report).is_file()
+    assert _task_states(Path(warm.run_folder)) == _task_states(Path(stock.run_folder))
+    assert set(_task_states(Path(warm.run_folder)).values()) == {"SUCCEEDED"}
 
 
 def test_warm_and_stock_quickstart_runs_give_the_same_sum_and_verbose_shows_the_tasks_output(tmp_path, monkeypatch):
     warm, output = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "warm", verbose=True)
     monkeypatch.setenv(warm_runner.OFF_SWITCH, "off")
     stock, _ = _quiet(run_quickstart_locally, {"a": 4, "b": 5}, tmp_path / "stock")
-    assert warm == stock == 19 and WARM_LINE in output
+    (warm_sum, warm_report), (stock_sum, stock_report) = warm, stock
+    assert warm_sum == stock_sum == 19 and WARM_LINE in output
+    assert warm_report.is_file() and stock_report.is_file() and warm_report != stock_report
     assert output.count("]: Wrote executor output file to") == 2, "each task's own output, streamed through"
 
 
@@ -113,9 +125,10 @@ SLEEPER = textwrap.dedent('''
     from pipelines.packaging import LOCAL, lightweight
 
     def sleep_long(marker: str, seconds: int):
+        import os
         import pathlib
         import time
-        pathlib.Path(marker).touch()
+        pathlib.Path(marker).write_text(str(os.getpid()))
         time.sleep(seconds)
 
     step = lightweight(sleep_long, LOCAL)
@@ -130,7 +143,8 @@ SLEEPER = textwrap.dedent('''
 
 
 def test_ctrl_c_stops_a_warm_run_and_every_process_it_started(tmp_path):
-    """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group (here a group of its own)."""
+    """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group (here a group of its own). The
+    first lets the warm task run on (it is in a group of its own); the second stops it, the server with it."""
     script = tmp_path / "sleeps.py"
     marker = tmp_path / "the task runs"
     script.write_text(SLEEPER.format(root=str(ROOT), folder=str(tmp_path / "runs"), marker=str(marker)))
@@ -138,19 +152,33 @@ def test_ctrl_c_stops_a_warm_run_and_every_process_it_started(tmp_path):
                            text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not marker.exists() and run.poll() is None:
+        while time.monotonic() < deadline and not (marker.exists() and marker.read_text()) and run.poll() is None:
             time.sleep(0.1)
-        assert marker.exists(), "the run never started its task"
+        assert marker.exists() and marker.read_text(), "the run never started its task"
+        task = int(marker.read_text())
+        os.killpg(run.pid, signal.SIGINT)
+        time.sleep(1.0)
+        assert run.poll() is None and os.getpgid(task) == task, "the first Ctrl-C lets the running task finish"
         os.killpg(run.pid, signal.SIGINT)
         output, _ = run.communicate(timeout=60)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
-    assert run.returncode != 0 and "KeyboardInterrupt" in output
-    assert "interrupted; the partial run's log:" in output
-    time.sleep(0.5)
-    with pytest.raises(ProcessLookupError):   # no task, no server left behind
-        os.killpg(run.pid, 0)
+    assert run.returncode == 130 and "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert "Ctrl-C: stopping: the running task (sleep-long) finishes" in output
+    assert "Ctrl-C again: stopped the running tasks." in output and "interrupted; the partial run's log:" in output
+    deadline = time.monotonic() + 10    # the processes' own exits: bounded, not timed
+    while _alive({run.pid, task}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive({run.pid, task}), "no task, no server left behind"
+
+
+def _alive(groups: set[int]) -> list[str]:
+    """The processes of these process groups that still run (a zombie has exited: it only waits for its reaper,
+    which for an orphan in a container may be slow)."""
+    listed = subprocess.run(["ps", "-A", "-o", "pgid=,stat=,args="], capture_output=True, text=True, check=True)
+    return [line for line in listed.stdout.splitlines()
+            if int(line.split()[0]) in groups and not line.split()[1].startswith("Z")]
 
 
 def test_the_stock_runner_is_used_and_said_when_kfps_internals_differ(tmp_path, monkeypatch):
@@ -160,12 +188,12 @@ def test_the_stock_runner_is_used_and_said_when_kfps_internals_differ(tmp_path, 
     stock, calls = handler.run_local_subprocess, []
 
     def changed_upstream(full_command, env_vars=None):
-        calls.append(full_command[0])
+        calls.append((full_command[0], handler.subprocess.Popen is not subprocess.Popen))
         return stock(full_command=full_command, env_vars=env_vars)
 
     monkeypatch.setattr(handler, "run_local_subprocess", changed_upstream)
-    total, output = _quiet(run_quickstart_locally, {"a": 1, "b": 1}, tmp_path)
-    assert total == 12 and calls == ["sh", "sh"]
+    (total, _), output = _quiet(run_quickstart_locally, {"a": 1, "b": 1}, tmp_path)
+    assert total == 12 and calls == [("sh", True), ("sh", True)], "stock, with local_interrupt's own-group Popen"
     (line,) = [line for line in output.splitlines() if "warm runner" in line]
     assert line == ("warm runner off: kfp 2.17.3's internals differ from those it was written for "
                     "(run_local_subprocess); using kfp.local's stock runner")
@@ -216,7 +244,7 @@ def test_a_warm_task_uses_the_blas_threads_the_user_asked_for(tmp_path, monkeypa
     init_local(tmp_path)
     result, output = _quiet(run_pipeline, threads, {})
     assert WARM_LINE in output and "stock runner" not in output
-    assert result.output == 2
+    assert result.outputs.output == 2
 
 
 def test_each_task_gets_one_blas_thread_unless_the_user_set_them():
