@@ -17,6 +17,7 @@ def main() -> dict[str, pulumi.Input]:
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
     from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
+    from infra.manifests.awaits import objects_digest
     from infra.outputs import stack_outputs
 
     kfp_objects = prepare(cfg)  # upstream KFP found and patched before anything is registered
@@ -26,6 +27,7 @@ def main() -> dict[str, pulumi.Input]:
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
     watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))
-    KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster),
+    digest = objects_digest([*kfp_objects.cluster_scoped, *kfp_objects.namespaced, *watchdog.objects])
+    KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster, objects_digest=digest),
                  opts=pulumi.ResourceOptions(depends_on=[kfp, watchdog]))
     return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp)

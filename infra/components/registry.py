@@ -30,7 +30,7 @@ class LocalRegistry(pulumi.ComponentResource):
         # A changed port, image or data folder needs a new container, not a restart of the old one.
         replace = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         container = command.local.Command(f"{name}-container", create=start, delete=spec_of.remove_command(spec),
-                                          triggers=[start], opts=replace)
+                                          triggers=[start], add_previous_output_in_env=False, opts=replace)
         ready = [container]
         cluster = args.cluster
         if cluster.engine is not None:
@@ -39,7 +39,9 @@ class LocalRegistry(pulumi.ComponentResource):
             connect = spec_of.connect_command(spec, network)
             ready.append(command.local.Command(
                 f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, network),
-                triggers=[connect, cluster.create.id],   # a re-created cluster has a new network to join
+                # Input dependencies, not just depends_on (which never replaces a dependent): a re-created cluster
+                # has a new network to join, and a replaced registry container must be connected again.
+                triggers=[connect, cluster.create.id, container.id], add_previous_output_in_env=False,
                 opts=pulumi.ResourceOptions.merge(
                     replace, pulumi.ResourceOptions(depends_on=[container, cluster.create]))))
         hosting = spec_of.local_registry_hosting(spec)

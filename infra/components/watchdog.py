@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import StackConfig
+from infra.manifests.awaits import set_await_policy
 from infra.manifests.source import dump
 from infra.topology import NAMESPACE
 from watchdog.loop import STATUS_CONFIGMAP
@@ -26,6 +27,7 @@ class WatchdogArgs:
 
 class Watchdog(pulumi.ComponentResource):
     status_configmap: pulumi.Output[str]
+    objects: list[dict]   # what it installs, as plain manifests (the readiness step's trigger covers them)
 
     def __init__(self, name: str, args: WatchdogArgs, opts: pulumi.ResourceOptions | None = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=args.provider))
@@ -33,6 +35,8 @@ class Watchdog(pulumi.ComponentResource):
         # Children do not inherit the component's depends_on: pass it on, so nothing is applied before the namespace.
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on)
         objects = watchdog_objects(NAMESPACE, package_sources())
+        set_await_policy(objects)
+        self.objects = objects
         (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
         status_map = k8s.core.v1.ConfigMap(
             f"{name}-status", metadata=status["metadata"], data=status["data"],
