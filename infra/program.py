@@ -19,6 +19,7 @@ def main() -> dict[str, pulumi.Input]:
     from infra.components.watchdog import Watchdog, WatchdogArgs
     from infra.manifests.awaits import objects_digest
     from infra.outputs import stack_outputs
+    from infra.preview import announce_when_unknown, pending_objects_note
 
     kfp_objects = prepare(cfg)  # upstream KFP found and patched before anything is registered
     cluster = Cluster("cluster", ClusterArgs(config=cfg))
@@ -27,7 +28,10 @@ def main() -> dict[str, pulumi.Input]:
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
     watchdog = Watchdog("watchdog", WatchdogArgs(config=cfg, provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))
-    digest = objects_digest([*kfp_objects.cluster_scoped, *kfp_objects.namespaced, *watchdog.objects])
+    installed = [*kfp_objects.cluster_scoped, *kfp_objects.namespaced, *watchdog.objects]
+    if cluster.engine is not None:
+        announce_when_unknown(cluster.kubeconfig, pending_objects_note(cfg.engine, cfg.kfp_version, installed))
+    digest = objects_digest(installed)
     KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster, objects_digest=digest),
                  opts=pulumi.ResourceOptions(depends_on=[kfp, watchdog]))
     return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp)

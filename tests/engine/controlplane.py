@@ -257,34 +257,36 @@ class ControlPlane:
 
 
 class PodIpServer:
-    """Answers HTTP 200 on the IPs of pods with one label, at one port, inside the tier's network namespace.
+    """Answers HTTP 200 on the IPs of some pods (by their `app` label, one port each), inside the tier's namespace.
 
     `ip route add local POD_CIDR dev lo` makes the fake pod range local to this namespace only; a server is bound to
     each matching pod's own IP (never 0.0.0.0), so the API server's service proxy reaches it and nothing else does.
     """
 
-    def __init__(self, plane: ControlPlane, namespace: str, selector: str, port: int):
-        self.plane, self.namespace, self.selector, self.port = plane, namespace, selector, port
-        self.servers: dict[str, http.server.HTTPServer] = {}
+    def __init__(self, plane: ControlPlane, namespace: str, ports: dict[str, int]):
+        self.plane, self.namespace, self.ports = plane, namespace, ports
+        self.servers: dict[tuple[str, int], http.server.HTTPServer] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def start(self) -> PodIpServer:
-        subprocess.run(["ip", "route", "add", "local", POD_CIDR, "dev", "lo"], check=True)
+    def start(self) -> "PodIpServer":
+        subprocess.run(["ip", "route", "replace", "local", POD_CIDR, "dev", "lo"], check=True)
         self._thread.start()
         return self
 
     def _watch(self) -> None:
-        while not self._stop.wait(0.5):
-            done = self.plane.kubectl("get", "pods", "-n", self.namespace, "-l", self.selector, "-o",
-                                      "jsonpath={.items[*].status.podIP}", check=False)
-            for ip in done.stdout.split():
-                if ip not in self.servers:
-                    self._serve(ip)
+        listing = "jsonpath={range .items[*]}{.metadata.labels.app} {.status.podIP}{\"\\n\"}{end}"
+        while not self._stop.wait(1.0):
+            done = self.plane.kubectl("get", "pods", "-n", self.namespace, "-o", listing, check=False)
+            for line in done.stdout.splitlines():
+                app, _, ip = line.partition(" ")
+                port = self.ports.get(app)
+                if port and ip and (ip, port) not in self.servers:
+                    self._serve(ip, port)
 
-    def _serve(self, ip: str) -> None:
+    def _serve(self, ip: str, port: int) -> None:
         class Ok(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -293,10 +295,10 @@ class PodIpServer:
                 pass
 
         try:
-            server = http.server.ThreadingHTTPServer((ip, self.port), Ok)
+            server = http.server.ThreadingHTTPServer((ip, port), Ok)
         except OSError:
             return
-        self.servers[ip] = server
+        self.servers[(ip, port)] = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
@@ -305,7 +307,7 @@ class PodIpServer:
         for server in self.servers.values():
             server.shutdown()
             server.server_close()
-        subprocess.run(["ip", "route", "del", "local", POD_CIDR, "dev", "lo"], check=False)
+        subprocess.run(["ip", "route", "del", "local", POD_CIDR, "dev", "lo"], check=False, capture_output=True)
 
 
 def in_own_netns() -> bool:

@@ -9,6 +9,7 @@ Python pins where they do: docs/engine-tier.md.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -240,32 +242,60 @@ def tool_env() -> dict[str, str]:
 
 PIECES = [("etcd", build_etcd), ("kwok", build_kwok), ("kube", build_kube), ("pulumi", build_pulumi),
           ("python-plugins", build_python_plugins), ("kubernetes-provider", build_kubernetes_provider)]
+# Two lanes run side by side (a Go build is single-threaded while it links): the control plane, and Pulumi.
+LANES = (("etcd", "kwok", "kube"), ("pulumi", "python-plugins", "kubernetes-provider"))
 
 
-def build(only: list[str] | None = None, out=print) -> Path:
-    """Build every missing piece (or just `only`); returns the cache directory. Raises BuildError naming the piece."""
-    check_pins()
+def _build_piece(name: str, out) -> None:
     root = cache_dir()
-    (root / "logs").mkdir(parents=True, exist_ok=True)
-    os.environ.update(tool_env())
-    start = time.monotonic()
-    for name, step in PIECES:
-        done = root / f".done-{name}"
-        if only and name not in only:
-            continue
+    with open(root / f".lock-{name}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # another `inv toolchain` building the same piece: wait for it
         if _is_done(name):
             out(f"toolchain: {name}: cached")
-            continue
+            return
         log_path = root / "logs" / f"{name}.log"
         out(f"toolchain: {name}: building (log: {log_path}) ...")
         t0 = time.monotonic()
         with open(log_path, "w") as log:
             try:
-                step(log)
+                dict(PIECES)[name](log)
             except (subprocess.CalledProcessError, OSError, KeyError, ValueError) as err:
                 raise BuildError(f"toolchain: building {name} failed ({err}); see {log_path}") from None
-        done.write_text(f"{time.monotonic() - t0:.0f}\n{plugins_digest()}\n")
+        (root / f".done-{name}").write_text(f"{time.monotonic() - t0:.0f}\n{plugins_digest()}\n")
         out(f"toolchain: {name}: done in {time.monotonic() - t0:.0f} s")
+
+
+def build(only: list[str] | None = None, out=print) -> Path:
+    """Build every missing piece (or just `only`); returns the cache directory. Raises BuildError naming the piece."""
+    check_pins()
+    unknown = set(only or ()) - {name for name, _ in PIECES}
+    if unknown:
+        raise BuildError(f"toolchain: no piece named {', '.join(sorted(unknown))}; pieces: "
+                         f"{', '.join(name for name, _ in PIECES)}")
+    root = cache_dir()
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    os.environ.update(tool_env())
+    start = time.monotonic()
+    failures: list[BuildError] = []
+
+    def lane(names: tuple[str, ...]) -> None:
+        for name in names:
+            if failures:
+                return
+            if only and name not in only:
+                continue
+            try:
+                _build_piece(name, out)
+            except BuildError as err:
+                failures.append(err)
+
+    threads = [threading.Thread(target=lane, args=(names,)) for names in LANES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
     out(f"toolchain: ready in {root} ({time.monotonic() - start:.0f} s this call)")
     return root
 

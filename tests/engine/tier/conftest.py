@@ -17,7 +17,9 @@ from tests.engine.pulumi_cli import Stack, tier_env
 if not in_own_netns():
     collect_ignore_glob = ["test_*.py"]
 
-UI_SELECTOR, UI_PORT = "app=ml-pipeline-ui", 3000
+# What dials pods, answered on the pods' own (namespace-local) IPs: the readiness step's service-proxy request to the
+# KFP UI, and the watchdog's probe of the workflow-controller's /healthz.
+POD_ANSWERS = {"ml-pipeline-ui": 3000, "workflow-controller": 6060}
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +27,14 @@ def plane(tmp_path_factory):
     """etcd, kube-apiserver, controller-manager, scheduler and KWOK with one fake node; the KFP UI pods' health
     path is answered on their own (namespace-local) IPs, see `PodIpServer`."""
     cp = ControlPlane(toolchain.cache_dir(), tmp_path_factory.mktemp("control-plane"))
-    ui = None
+    answers = None
     try:
         cp.start()
-        ui = PodIpServer(cp, "kubeflow", UI_SELECTOR, UI_PORT).start()
+        answers = PodIpServer(cp, "kubeflow", POD_ANSWERS).start()
         yield cp
     finally:
-        if ui:
-            ui.stop()
+        if answers:
+            answers.stop()
         cp.stop()
 
 
