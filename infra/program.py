@@ -17,7 +17,7 @@ def main() -> dict[str, pulumi.Input]:
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
     from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
-    from infra.manifests.awaits import objects_digest
+    from infra.manifests.provider_policy import objects_digest
     from infra.outputs import stack_outputs
     from infra.preview import announce_when_unknown, pending_objects_note
 

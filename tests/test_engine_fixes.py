@@ -10,8 +10,8 @@ import pulumi
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.manifests.awaits import (READINESS_WAITS_FOR, REPLACE_UNREADY, SKIP_AWAIT, objects_digest,
-                                    set_await_policy)
+from infra.manifests.provider_policy import (FIELD_MANAGER, PATCH_FIELD_MANAGER, READINESS_WAITS_FOR,
+                                             REPLACE_UNREADY, SKIP_AWAIT, objects_digest, set_provider_policy)
 from laptop.host import default_stack_name, stable_host_name
 from tests.pulumi_harness import run_program
 from tests.test_program import commands
@@ -24,11 +24,12 @@ OBJECTS = st.lists(st.fixed_dictionaries({"kind": KINDS, "metadata": st.fixed_di
 
 @given(OBJECTS)
 def test_the_provider_skips_its_await_exactly_where_readiness_waits_and_replaces_unready_jobs(objects):
-    set_await_policy(objects)
+    set_provider_policy(objects)
     for obj in objects:
         annotations = obj["metadata"].get("annotations", {})
         assert (annotations.get(SKIP_AWAIT) == "true") == (obj["kind"] in READINESS_WAITS_FOR)
         assert (annotations.get(REPLACE_UNREADY) == "true") == (obj["kind"] == "Job")
+        assert annotations[PATCH_FIELD_MANAGER] == FIELD_MANAGER
 
 
 @given(OBJECTS.filter(bool), st.data())
@@ -48,6 +49,8 @@ def test_every_kfp_minio_and_watchdog_workload_skips_the_provider_await(kfp_fixt
     assert all(o["metadata"]["annotations"][SKIP_AWAIT] == "true" for o in waited)
     (job,) = [o for o in objects if o["kind"] == "Job"]
     assert job["metadata"]["annotations"][REPLACE_UNREADY] == "true"
+    assert all(o["metadata"]["annotations"][PATCH_FIELD_MANAGER] == FIELD_MANAGER for o in objects), \
+        "one field manager for every object: a re-created stack takes its objects back (no SSA conflicts)"
     (readiness,) = [r for r in run.of_type("command:local:Command") if r.name == "readiness-wait"]
     assert len(readiness.inputs["triggers"][0]) == 16, "the objects' digest is the readiness step's first trigger"
 

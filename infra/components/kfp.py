@@ -18,6 +18,7 @@ import pulumi_random as random
 from infra.config import StackConfig
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all
+from infra.manifests.provider_policy import managed
 from infra.manifests.source import dump, load_upstream
 from laptop.errors import UserError
 
@@ -75,7 +76,7 @@ class KfpPlatform(pulumi.ComponentResource):
         cluster_objects = cluster.resources.apply(lambda resources: list(resources.values()))
         credentials = artifact_secret(self.access_key, self.secret_key)
         artifact = k8s.core.v1.Secret(
-            f"{name}-artifact-secret", metadata=credentials["metadata"], type=credentials["type"],
+            f"{name}-artifact-secret", metadata=managed("Secret", credentials["metadata"]), type=credentials["type"],
             string_data=credentials["stringData"],
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster_objects)))
         after_cluster = pulumi.Output.all(cluster_objects, artifact).apply(lambda pair: [*pair[0], pair[1]])

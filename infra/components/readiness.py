@@ -29,7 +29,7 @@ def readiness_command(config: StackConfig, python: str = sys.executable) -> str:
 class KfpReadinessArgs:
     config: StackConfig
     cluster: Cluster
-    objects_digest: str = ""   # `infra.manifests.awaits.objects_digest` of everything it waits for
+    objects_digest: str = ""   # `infra.manifests.provider_policy.objects_digest` of everything it waits for
 
 
 class KfpReadiness(pulumi.ComponentResource):

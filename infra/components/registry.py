@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from infra.cluster import registry as spec_of
 from infra.components.cluster import Cluster
 from infra.config import StackConfig
+from infra.manifests.provider_policy import managed
 
 
 @dataclass
@@ -46,6 +47,6 @@ class LocalRegistry(pulumi.ComponentResource):
                     replace, pulumi.ResourceOptions(depends_on=[container, cluster.create]))))
         hosting = spec_of.local_registry_hosting(spec)
         k8s.core.v1.ConfigMap(
-            f"{name}-hosting", metadata=hosting["metadata"], data=hosting["data"],
+            f"{name}-hosting", metadata=managed("ConfigMap", hosting["metadata"]), data=hosting["data"],
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=ready))
         self.register_outputs({"host": self.host})

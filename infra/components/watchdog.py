@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import StackConfig
-from infra.manifests.awaits import set_await_policy
+from infra.manifests.provider_policy import set_provider_policy
 from infra.manifests.source import dump
 from infra.topology import NAMESPACE
 from watchdog.loop import STATUS_CONFIGMAP
@@ -35,7 +35,7 @@ class Watchdog(pulumi.ComponentResource):
         # Children do not inherit the component's depends_on: pass it on, so nothing is applied before the namespace.
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on)
         objects = watchdog_objects(NAMESPACE, package_sources())
-        set_await_policy(objects)
+        set_provider_policy(objects)
         self.objects = objects
         (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
         status_map = k8s.core.v1.ConfigMap(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from infra.config import StackConfig
 from infra.manifests.access import drop_unused_tokens, expose_ui, network_policies
-from infra.manifests.awaits import set_await_policy
+from infra.manifests.provider_policy import set_provider_policy
 from infra.manifests.controller import harden_controller
 from infra.manifests.images import apply_plan, plan_images
 from infra.manifests.minio import mentions_seaweedfs, wire_minio
@@ -71,5 +71,5 @@ def patch_all(upstream: UpstreamManifests, settings: PatchSettings) -> tuple[lis
     twice = [key for key, count in Counter(_key(o) for o in objects).items() if count > 1]
     if twice:
         raise ManifestMismatch([f"a single {' '.join(key)} (defined twice after patching)" for key in twice])
-    set_await_policy(objects)
+    set_provider_policy(objects)
     return split_by_scope(objects)
