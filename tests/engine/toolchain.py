@@ -179,8 +179,9 @@ def build_kubernetes_provider(log) -> None:
     upstream = _moddir(mod, src, log) / "cmd" / "pulumi-resource-kubernetes"
     cmd = src / "cmd" / "pulumi-resource-kubernetes"
     cmd.mkdir(parents=True)
-    for name in ("main.go", "helm-mapping.json"):
-        shutil.copyfile(upstream / name, cmd / name)
+    shutil.copyfile(upstream / "main.go", cmd / "main.go")
+    if (upstream / "helm-mapping.json").exists():   # in later releases only
+        shutil.copyfile(upstream / "helm-mapping.json", cmd / "helm-mapping.json")
     schema = json.loads((upstream / "schema.json").read_text())   # what upstream's generate.go does, in Python
     schema["version"] = SDK_PINS["pulumi_kubernetes"]
     (cmd / "schema-embed.json").write_text(json.dumps(schema, separators=(",", ":")))
@@ -229,6 +230,8 @@ def _launcher(path: Path, script: Path) -> None:
 
 
 def _plugin_install(name: str, version: str, exe: Path, log) -> None:
+    with open(cache_dir() / ".lock-pulumi", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)   # a concurrent build of the CLI finishes first
     _run([str(bin_dir() / "pulumi"), "plugin", "install", "resource", name, version, "--file", str(exe)],
          cache_dir(), log)
 

@@ -22,7 +22,10 @@ def serve(register) -> None:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(port, flush=True)
-    server.wait_for_termination()
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:   # the engine ends its plugins with SIGINT
+        server.stop(0)
 
 
 def to_dict(struct: struct_pb2.Struct) -> dict:
