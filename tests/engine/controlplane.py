@@ -75,7 +75,7 @@ containerStatuses:
   state:
     waiting:
       reason: InvalidImageName
-      message: 'couldn't parse image name {{ .image }}: invalid reference format'
+      message: "couldn't parse image name {{ .image }}: invalid reference format"
 {{ end }}
 """
 JOB_FAILED_STATUS = """
@@ -160,7 +160,7 @@ class ControlPlane:
         self._spawn("kube-controller-manager", [
             f"--kubeconfig={self.kubeconfig_path}", "--bind-address=127.0.0.1", "--leader-elect=false",
             f"--service-account-private-key-file={d}/sa.key", f"--root-ca-file={d}/ca.crt",
-            "--use-service-account-credentials=false", "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle",
+            "--use-service-account-credentials=false", "--controllers=*,-nodeipam,-cloud-node-lifecycle",
             "--concurrent-deployment-syncs=10", "--profiling=false"])
         self._spawn("kube-scheduler", [
             f"--kubeconfig={self.kubeconfig_path}", "--bind-address=127.0.0.1", "--leader-elect=false",
