@@ -98,7 +98,7 @@ phase: Failed
 
 
 def stages(defaults: str, fail_jobs: bool = False) -> str:
-    """KWOK's fast stages, plus: pods of NEVER_READY_IMAGE stay Pending with a reason no wait cures; with
+    """KWOK's fast stages, plus: Deployment pods of NEVER_READY_IMAGE stay Pending with a reason no wait cures; with
     `fail_jobs`, pods of Jobs fail instead of completing. Selectors are kept disjoint, so no stage is picked at random
     (KWOK picks by weight among stages that match the same object)."""
     docs = [d for d in yaml.safe_load_all(defaults) if d]
@@ -106,12 +106,14 @@ def stages(defaults: str, fail_jobs: bool = False) -> str:
     for doc in docs:
         if doc["metadata"]["name"] == "pod-ready":
             doc["spec"]["selector"]["matchExpressions"].append(
-                {"key": image, "operator": "NotIn", "values": [NEVER_READY_IMAGE]})
+                {"key": f"{image} + (.metadata.ownerReferences.[0].kind // \"\")", "operator": "NotIn",
+                 "values": [f"{NEVER_READY_IMAGE}ReplicaSet"]})
             never = yaml.safe_load(yaml.safe_dump(doc))
             never["metadata"]["name"] = "pod-never-ready"
             never["spec"]["selector"]["matchExpressions"][-1]["operator"] = "In"
-            never["spec"]["selector"]["matchExpressions"].append(
-                {"key": ".status.containerStatuses", "operator": "DoesNotExist"})
+            never["spec"]["selector"]["matchExpressions"] += [
+                {"key": ".status.containerStatuses", "operator": "DoesNotExist"},
+                {"key": ".metadata.ownerReferences.[].kind", "operator": "In", "values": ["ReplicaSet"]}]
             never["spec"]["next"] = {"statusTemplate": NEVER_READY_STATUS}
         if doc["metadata"]["name"] == "pod-complete" and fail_jobs:
             doc["metadata"]["name"] = "pod-fail"
