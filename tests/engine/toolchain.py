@@ -31,6 +31,7 @@ GO = {
     "pulumi_pkg": "v3.274.1",       # pkg/v3 v3.272.0 is refused by the proxy; the nearest newer served CLI
     "k8s_provider": "v4.0.0-20260115033456-f47bc2d6f199",   # the only provider/v4 version the proxy serves
     "k8s_sdk": "v4.29.0",           # the nearest served sdk/v4 at or above what that provider commit requires
+    "k8s_pulumi": "v3.229.0",       # pkg/v3 and sdk/v3 must match; sdk/v4 v4.29.0 pulls sdk/v3 up to v3.226.0
     "kube": "v1.33.13", "staging": "v0.33.13",
     "etcd": "v3.5.35",
     "kwok": "v0.8.0",
@@ -174,7 +175,8 @@ def build_kubernetes_provider(log) -> None:
     src = _wrapper("k8sprov", log)
     mod = "github.com/pulumi/pulumi-kubernetes/provider/v4"
     _copy_replaces(_gomod(f"{mod}@{GO['k8s_provider']}", log), src, log)
-    _run(["go", "get", f"{mod}@{GO['k8s_provider']}", f"github.com/pulumi/pulumi-kubernetes/sdk/v4@{GO['k8s_sdk']}"],
+    _run(["go", "get", f"{mod}@{GO['k8s_provider']}", f"github.com/pulumi/pulumi-kubernetes/sdk/v4@{GO['k8s_sdk']}",
+          f"github.com/pulumi/pulumi/pkg/v3@{GO['k8s_pulumi']}", f"github.com/pulumi/pulumi/sdk/v3@{GO['k8s_pulumi']}"],
          src, log)
     upstream = _moddir(mod, src, log) / "cmd" / "pulumi-resource-kubernetes"
     cmd = src / "cmd" / "pulumi-resource-kubernetes"
