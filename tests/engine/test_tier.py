@@ -25,7 +25,7 @@ def test_engine_tier_in_its_own_network_namespace():
     missing = toolchain.missing()
     if missing:
         pytest.skip(f"engine tier: toolchain not built ({', '.join(missing)} missing): run `inv toolchain` once "
-                    "(about an hour cold on 2 cores, see docs/engine-tier.md)")
+                    "(over an hour cold on 2 cores, see docs/engine-tier.md)")
     if not shutil.which("unshare") or os.geteuid() != 0:
         pytest.skip("engine tier: needs root and `unshare` to run in its own network namespace")
     inner = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-rA", str(TIER),
