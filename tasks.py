@@ -188,6 +188,17 @@ def port_forward(c, stack=None):
     run(stack=stack)
 
 
+@task(help={"piece": "build only this piece: etcd, kwok, kube, pulumi, python-plugins or kubernetes-provider"})
+def toolchain(c, piece=None):
+    """Build the engine tier's toolchain (Pulumi CLI and plugins, Kubernetes 1.33, KWOK) once, into a cache."""
+    from tests.engine.toolchain import BuildError, build
+
+    try:
+        build([piece] if piece else None)
+    except BuildError as err:
+        raise SystemExit(str(err)) from None
+
+
 @task(help={"k": "only tests matching this expression (default: all)",
             "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
 def test(c, k=None, e2e=False):

@@ -18,7 +18,9 @@ def main() -> dict[str, pulumi.Input]:
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
     from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
+    from infra.manifests.provider_policy import objects_digest
     from infra.outputs import stack_outputs
+    from infra.preview import announce_when_unknown, pending_objects_note
 
     kfp_objects = prepare(cfg)  # upstream KFP found and patched before anything is registered
     spec = registry_spec(cfg)
@@ -28,6 +30,10 @@ def main() -> dict[str, pulumi.Input]:
                       opts=pulumi.ResourceOptions(depends_on=[registry]))
     watchdog = Watchdog("watchdog", WatchdogArgs(provider=cluster.provider),
                         opts=pulumi.ResourceOptions(depends_on=[kfp]))
-    KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster),
+    installed = [*kfp_objects.cluster_scoped, *kfp_objects.namespaced, *watchdog.objects]
+    if cluster.created is not None:   # a kind/k3d cluster this stack creates (not `existing`)
+        announce_when_unknown(cluster.kubeconfig, pending_objects_note(cfg.engine, cfg.kfp_version, installed))
+    digest = objects_digest(installed)
+    KfpReadiness("readiness", KfpReadinessArgs(config=cfg, cluster=cluster, objects_digest=digest),
                  opts=pulumi.ResourceOptions(depends_on=[kfp, watchdog]))
     return stack_outputs(cfg, cluster=cluster, registry=registry, kfp=kfp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import platform
 import re
 import shutil
 import socket
@@ -32,10 +33,24 @@ def sanitize_stack_name(text: str) -> str:
     return name or "laptop"
 
 
+def stable_host_name(system: Callable[[], str] = platform.system,
+                     run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str:
+    """This laptop's name as its user set it. On macOS `hostname` follows the network (DHCP, VPN, hotspot), which
+    would name a different default stack on each network; its LocalHostName (System Settings > Sharing) stays."""
+    if system() == "Darwin":
+        try:
+            answer = run(["scutil", "--get", "LocalHostName"], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            answer = None
+        if answer is not None and answer.returncode == 0 and answer.stdout.strip():
+            return answer.stdout.strip()
+    return socket.gethostname()
+
+
 def default_stack_name(user: str | None = None, host: str | None = None) -> str:
-    """`<user>-<host>` (host without its domain), so each laptop gets its own stack."""
+    """`<user>-<host>` (host without its domain, see `stable_host_name`), so each laptop gets its own stack."""
     user = user if user is not None else getpass.getuser()
-    host = (host if host is not None else socket.gethostname()).split(".")[0]
+    host = (host if host is not None else stable_host_name()).split(".")[0]
     return sanitize_stack_name(f"{user}-{host}")
 
 

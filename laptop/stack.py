@@ -201,7 +201,7 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     require_tools(config.engine)
     require_docker_running()
     previous = _outputs(selected, name)
-    if not previous:
+    if not previous and not _has_resources(selected, name):
         _require_free_ports(config)
     else:
         _require_cluster(config, _cluster_of(previous), name)
@@ -217,8 +217,15 @@ def up(stack: str | None = None, yes: bool = False) -> dict[str, Any]:
     return outputs
 
 
+def _has_resources(stack, name: str) -> bool:
+    """A stack with resources but no outputs is one whose first `up` failed: the ports may be held by its own
+    registry or cluster, which its retry will keep using."""
+    with _pulumi_step("stack export", name, BACKEND_FIX):
+        return bool(stack.export_stack().deployment.get("resources"))
+
+
 def _require_free_ports(config: StackConfig) -> None:
-    """Before the first bring-up only: later, the stack's own cluster holds these ports."""
+    """Before the first bring-up only: later, the stack's own cluster and registry hold these ports."""
     busy = busy_ports(host_ports(config))
     if busy:
         key, port = next(iter(busy.items()))

@@ -62,6 +62,12 @@ def test_image_pull_failure_fails_early_once_it_persists_naming_pod_reason_and_f
     assert "fix: " in later.message and "arm64" in later.message
 
 
+def test_an_invalid_image_name_fails_at_first_sight():
+    state = ([deployment("minio", 0)], [pod("minio-5d", "InvalidImageName")])
+    verdict = assess(*state, False, ENDPOINT, Tracker(), now=10, deadline=10_000)
+    assert verdict.done and not verdict.ok and "pod minio-5d: InvalidImageName" in verdict.message
+
+
 def test_crash_loops_while_mysql_starts_are_waited_out_until_the_deadline():
     state = ([deployment("ml-pipeline", 0)], [pod("ml-pipeline-1", "CrashLoopBackOff")])
     tracker = Tracker()

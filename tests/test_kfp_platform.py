@@ -69,13 +69,16 @@ def test_every_kfp_object_is_registered(run, objects):
 
 
 def test_the_crds_are_one_provider_side_group_of_exactly_the_upstream_crds(run, kfp_fixture):
-    """The SDK never walks the CRDs' schemas: they reach the provider as text, unchanged from upstream."""
+    """The SDK never walks the CRDs' schemas: they reach the provider as text, unchanged from upstream but for the
+    provider policy every object carries (infra/manifests/provider_policy.py: one field manager)."""
+    from infra.manifests.provider_policy import set_provider_policy
     from infra.manifests.source import parse
 
     (group,) = run.of_type(V2_GROUP)
     crds = parse(group.inputs["yaml"])
     upstream = [o for o in parse((kfp_fixture / "cluster-scoped-resources.yaml").read_text())
                 if o["kind"] == "CustomResourceDefinition"]
+    set_provider_policy(upstream)
     assert len(crds) == 11 and crds == upstream
     assert not run.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
     assert "test-cluster" in group.provider

@@ -13,14 +13,10 @@ import yaml
 
 from infra import topology
 from tests.support.k8s_schema import schema_errors
-from tests.support.program import PORTS, config_for, program_run
+from tests.support.program import PORTS, commands, config_for, program_run
 from tests.support.pulumi_harness import run_program
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"   # how the mock sees an input marked secret
-
-
-def commands(run) -> dict[str, dict]:
-    return {r.name: r.inputs for r in run.of_type("command:local:Command")}
 
 
 def heredoc_config(script: str) -> dict:
@@ -34,7 +30,7 @@ def heredoc_config(script: str) -> dict:
 
 def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data(kfp_fixture):
     run, config = program_run("kind", kfp_fixture)
-    create = commands(run)["cluster-kind"]["create"]
+    create = commands(run)["cluster-create"]["create"]
     kind = heredoc_config(create)
     (node,) = kind["nodes"]
     assert kind["networking"]["apiServerAddress"] == "127.0.0.1"
@@ -51,7 +47,7 @@ def test_kind_config_publishes_configured_ports_on_loopback_mirrors_registry_and
 
 def test_k3d_config_publishes_configured_ports_on_loopback_mirrors_registry_and_mounts_data(kfp_fixture):
     run, config = program_run("k3d", kfp_fixture)
-    k3d = heredoc_config(commands(run)["cluster-k3d"]["create"])
+    k3d = heredoc_config(commands(run)["cluster-create"]["create"])
     assert k3d["kubeAPI"]["hostIP"] == "127.0.0.1"
     assert sorted(p["port"] for p in k3d["ports"]) == sorted([
         f"127.0.0.1:18080:{topology.KFP_NODE_PORT}", f"127.0.0.1:19000:{topology.MINIO_API_NODE_PORT}",
@@ -65,7 +61,7 @@ def test_k3d_config_publishes_configured_ports_on_loopback_mirrors_registry_and_
 def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, network, kfp_fixture):
     run, _ = program_run(engine, kfp_fixture)
     steps = commands(run)
-    cluster = steps[f"cluster-{engine}"]
+    cluster = steps["cluster-create"]
     assert cluster["delete"].startswith(f"{engine} ") and "delete" in cluster["delete"]
     assert cluster["logging"] == "stderr", "the kubeconfig (stdout) must never be logged"
     (provider,) = run.of_type("pulumi:providers:kubernetes")

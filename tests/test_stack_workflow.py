@@ -73,6 +73,11 @@ class FakeStack:
     def destroy(self, on_output=None, color=None):
         self.calls.append(("destroy",))
 
+    resources: list[dict] = []   # what the state holds (`pulumi stack export`)
+
+    def export_stack(self):
+        return auto.Deployment(version=3, deployment={"resources": self.resources})
+
     def outputs(self):
         if self._outputs_error:
             raise auto.CommandError(auto.CommandResult(stdout="", stderr="error: incorrect passphrase", code=255))
@@ -328,3 +333,36 @@ def test_a_failed_up_is_one_message_with_pulumis_last_error(laptop):
     assert err.value.problem == ("`pulumi up` of stack `bob` failed: "
                                  "error: kfp-laptop:kfpPort = '0': a TCP port number between 1 and 65535")
     assert "inv doctor" in err.value.fix
+
+
+def _holding(port_holder):
+    """A socket holding a free port on 127.0.0.1, as a registry container would."""
+
+    port_holder.bind(("127.0.0.1", 0))
+    port_holder.listen()
+    return port_holder.getsockname()[1]
+
+
+def test_first_up_refuses_a_registry_port_another_program_holds(laptop, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(stack, "_confirm", lambda question, yes: None)
+    with socket.socket() as holder:
+        port = _holding(holder)
+        laptop.stacks["new"] = FakeStack("new", config={"engine": "kind", "arch": "amd64", "registryPort": str(port)})
+        with pytest.raises(UserError, match=f"port {port} on 127.0.0.1 \\(kfp-laptop:registryPort\\)"):
+            stack.up(stack="new", yes=True)
+    assert ("up",) not in laptop.stacks["new"].calls
+
+
+def test_retry_of_a_failed_first_up_is_not_blocked_by_the_stacks_own_registry(laptop, monkeypatch):
+    """A first `up` that failed left its registry container (holding registryPort) and no outputs."""
+    import socket
+
+    with socket.socket() as registry:
+        port = _holding(registry)
+        retry = FakeStack("retry", config={"engine": "kind", "arch": "amd64", "registryPort": str(port)})
+        retry.resources = [{"urn": "urn:pulumi:retry::kfp-laptop::command:local:Command::registry-container"}]
+        laptop.stacks["retry"] = retry
+        stack.up(stack="retry", yes=True)
+    assert ("up",) in retry.calls

@@ -48,17 +48,23 @@ class Cluster(pulumi.ComponentResource):
         else:
             engine = engine_for(config)
             self.context, self.cluster_name, self.network = engine.context, config.cluster_name, engine.network
+            # One name whatever the engine: switching kind <-> k3d is then a replacement, and delete_before_replace
+            # frees the host ports before the other engine takes them. (The name once carried the engine, which made
+            # a switch create the new cluster next to the old one; the aliases adopt such stacks.)
             create = command.local.Command(
-                f"{name}-{config.engine}",
+                f"{name}-create",
                 create=engine.create_command(args.registry),
                 update=engine.create_command(args.registry),
                 delete=engine.delete_command(),
-                # stdout is the kubeconfig: never log it, keep it secret in the state.
+                # stdout is the kubeconfig: never log it, keep it secret in the state, and never hand it to the
+                # update/delete steps' environment (pulumi-command's PULUMI_COMMAND_STDOUT, on by default).
                 logging=command.local.Logging.STDERR,
-                # Ports, mounts or mirrors changed: the cluster must be re-created (its data stays in dataDir).
-                triggers=[engine.config_yaml(args.registry)],
+                add_previous_output_in_env=False,
+                # Engine, ports, mounts or mirrors changed: the cluster must be re-created (its data stays in dataDir).
+                triggers=[config.engine, engine.config_yaml(args.registry)],
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"],
-                                            delete_before_replace=True))
+                                            delete_before_replace=True,
+                                            aliases=[pulumi.Alias(name=f"{name}-{e}") for e in ("kind", "k3d")]))
             self.kubeconfig, self.created = pulumi.Output.secret(create.stdout), create.id
         # A kind/k3d cluster deleted behind Pulumi's back takes its objects with it: drop them from the state instead
         # of failing `pulumi destroy`. Never for `existing`: an unreachable team cluster is not a deleted one.

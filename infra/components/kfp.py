@@ -26,6 +26,7 @@ from infra.config import StackConfig
 from infra.manifests.images import NEEDS_EMULATION, plan_images
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
+from infra.manifests.provider_policy import managed
 from infra.manifests.source import dump_for_machines, load_upstream
 from kfp_laptop.errors import UserError
 
@@ -93,7 +94,7 @@ class KfpPlatform(pulumi.ComponentResource):
         cluster_objects = cluster.resources.apply(lambda resources: [definitions, *resources.values()])
         credentials = artifact_secret(self.access_key, self.secret_key)
         artifact = k8s.core.v1.Secret(
-            f"{name}-artifact-secret", metadata=credentials["metadata"], type=credentials["type"],
+            f"{name}-artifact-secret", metadata=managed("Secret", credentials["metadata"]), type=credentials["type"],
             string_data=credentials["stringData"],
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster_objects)))
         after_cluster = pulumi.Output.all(cluster_objects, artifact).apply(lambda pair: [*pair[0], pair[1]])

@@ -29,6 +29,7 @@ def readiness_command(config: StackConfig, python: str = sys.executable) -> str:
 class KfpReadinessArgs:
     config: StackConfig
     cluster: Cluster
+    objects_digest: str = ""   # `infra.manifests.provider_policy.objects_digest` of everything it waits for
 
 
 class KfpReadiness(pulumi.ComponentResource):
@@ -39,8 +40,8 @@ class KfpReadiness(pulumi.ComponentResource):
         command.local.Command(
             f"{name}-wait", create=check, update=check, dir=str(PROJECT_ROOT),
             stdin=args.cluster.kubeconfig,   # never in the environment, where every child process sees it
-            logging=command.local.Logging.STDERR,
-            # Check again whenever what it checks changes.
-            triggers=[config.kfp_version, config.arch, config.minio_image, config.kfp_port, args.cluster.context],
+            logging=command.local.Logging.STDERR, add_previous_output_in_env=False,
+            # Check again whenever what it checks changes: the objects (the provider skips their await) or the cluster.
+            triggers=[args.objects_digest, config.kfp_port, args.cluster.context],
             opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({})

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from infra.cluster import registry as spec_of
 from infra.components.cluster import Cluster
+from infra.manifests.provider_policy import managed
 
 
 @dataclass
@@ -29,7 +30,7 @@ class LocalRegistry(pulumi.ComponentResource):
         # A changed port, image or data folder needs a new container, not a restart of the old one.
         replace = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         container = command.local.Command(f"{name}-container", create=start, delete=spec_of.remove_command(spec),
-                                          triggers=[start], opts=replace)
+                                          triggers=[start], add_previous_output_in_env=False, opts=replace)
         ready = [container]
         cluster = args.cluster
         if cluster.network is not None:
@@ -37,11 +38,13 @@ class LocalRegistry(pulumi.ComponentResource):
             connect = spec_of.connect_command(spec, cluster.network)
             ready.append(command.local.Command(
                 f"{name}-network", create=connect, delete=spec_of.disconnect_command(spec, cluster.network),
-                # A re-created cluster has a new network to join; `created` also makes this step wait for the cluster.
-                triggers=[connect, cluster.created],
+                # Input dependencies, not just depends_on (which never replaces a dependent): a re-created cluster
+                # has a new network to join (`created` also makes this step wait for the cluster), and a replaced
+                # registry container must be connected again.
+                triggers=[connect, cluster.created, container.id], add_previous_output_in_env=False,
                 opts=pulumi.ResourceOptions.merge(replace, pulumi.ResourceOptions(depends_on=[container]))))
         hosting = spec_of.local_registry_hosting(spec)
         k8s.core.v1.ConfigMap(
-            f"{name}-hosting", metadata=hosting["metadata"], data=hosting["data"],
+            f"{name}-hosting", metadata=managed("ConfigMap", hosting["metadata"]), data=hosting["data"],
             opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=ready))
         self.register_outputs({"host": self.host})

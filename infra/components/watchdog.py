@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.manifests.provider_policy import set_provider_policy
 from infra.manifests.source import dump
 from infra.topology import NAMESPACE
 from watchdog.loop import STATUS_CONFIGMAP
@@ -24,6 +25,7 @@ class WatchdogArgs:
 
 class Watchdog(pulumi.ComponentResource):
     status_configmap: pulumi.Output[str]
+    objects: list[dict]   # what it installs, as plain manifests (the readiness step's trigger covers them)
 
     def __init__(self, name: str, args: WatchdogArgs, opts: pulumi.ResourceOptions | None = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=args.provider))
@@ -31,6 +33,8 @@ class Watchdog(pulumi.ComponentResource):
         # Children do not inherit the component's depends_on: pass it on, so nothing is applied before the namespace.
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on)
         objects = watchdog_objects(NAMESPACE, package_sources())
+        set_provider_policy(objects)
+        self.objects = objects
         (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
         status_map = k8s.core.v1.ConfigMap(
             f"{name}-status", metadata=status["metadata"], data=status["data"],

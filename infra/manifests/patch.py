@@ -15,6 +15,7 @@ from infra.manifests.controller import harden_controller
 from infra.manifests.images import apply_plan, pin_amd64, plan_images
 from infra.manifests.minio import mentions_seaweedfs, wire_minio
 from infra.manifests.objects import ManifestMismatch
+from infra.manifests.provider_policy import set_provider_policy
 from infra.manifests.sizing import add_probes, size_for_laptop
 from infra.manifests.source import UpstreamManifests
 from infra.manifests.storage import persist
@@ -72,4 +73,5 @@ def patch_all(upstream: UpstreamManifests, settings: PatchSettings) -> tuple[lis
     twice = [key for key, count in Counter(_key(o) for o in objects).items() if count > 1]
     if twice:
         raise ManifestMismatch([f"a single {' '.join(key)} (defined twice after patching)" for key in twice])
+    set_provider_policy(objects)
     return split_by_scope(objects)

@@ -14,6 +14,8 @@ from watchdog.diagnose import IMAGE_PULL_REASONS, PodProblem, diagnose_pod
 # (CrashLoopBackOff is expected while MySQL starts, so it only fails at the deadline.)
 HOPELESS = (*IMAGE_PULL_REASONS, "Unschedulable", "OOMKilled", "CreateContainerConfigError")
 HOPELESS_AFTER_SECONDS = 240.0
+# A malformed image reference never heals (the kubelet will not even try to pull it): fail at the first sight.
+HOPELESS_AT_ONCE = ("InvalidImageName",)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def assess(deployments: list[dict], pods: list[dict], kfp_answers: bool, endpoin
         return Verdict(True, True, f"KFP answers on {endpoint}; all {len(deployments)} Deployments are available")
     problems = pod_problems(pods)
     hopeless = [(pod, p) for pod, p in problems
-                if p.reason in HOPELESS and tracker.age(pod, p.reason, now) >= HOPELESS_AFTER_SECONDS]
+                if p.reason in HOPELESS_AT_ONCE
+                or p.reason in HOPELESS and tracker.age(pod, p.reason, now) >= HOPELESS_AFTER_SECONDS]
     if hopeless:
         return Verdict(True, False, failure_message(hopeless, waiting_for, endpoint))
     if now >= deadline:

@@ -66,3 +66,8 @@ def program_run(engine: str, manifests: Path) -> tuple[ProgramRun, dict]:
     if run.error:
         raise run.error
     return run, config
+
+
+def commands(run: ProgramRun) -> dict[str, dict]:
+    """The program's pulumi-command steps by name, with their inputs."""
+    return {r.name: r.inputs for r in run.of_type("command:local:Command")}

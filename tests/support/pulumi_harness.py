@@ -67,8 +67,8 @@ class ProgramRun:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Records resources; invokes that render manifests do so for real."""
 
-    def __init__(self, run: ProgramRun):
-        self.run = run
+    def __init__(self, run: ProgramRun, preview: bool = False):
+        self.run, self.preview = run, preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.run.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider,
@@ -79,7 +79,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             # A stand-in for the provider's random value: distinct per resource, as long as asked for.
             length = int(args.inputs.get("length", 24))
             outputs["result"] = (digest * 4)[:length]
-        if args.typ == "command:local:Command":
+        if args.typ == "command:local:Command" and not self.preview:   # a preview runs no command: unknown
             outputs.setdefault("stdout", "")
             outputs.setdefault("stderr", "")
         return [f"{args.name}-id", outputs]
@@ -113,14 +113,15 @@ def _program_main() -> Callable[[], dict]:
     return main
 
 
-def run_program(config: dict[str, Any], stack: str = "test", main: Callable[[], dict] | None = None) -> ProgramRun:
+def run_program(config: dict[str, Any], stack: str = "test", main: Callable[[], dict] | None = None,
+                preview: bool = False) -> ProgramRun:
     """Evaluate `infra.program.main()` (or another `main`) with this stack config (keys without the `kfp-laptop:`
     prefix).
 
     A config error is captured in `.error` (with whatever was registered before it, which should be nothing).
     """
     run = ProgramRun()
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(RecordingMocks(run, preview), project=PROJECT, stack=stack, preview=preview)
     _record_dependencies(run)
     pulumi.runtime.set_all_config({f"{PROJECT}:{k}": (v if isinstance(v, str) else yaml.safe_dump(v).strip())
                                    for k, v in config.items()})
