@@ -99,7 +99,8 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
                                stderr=subprocess.STDOUT)
     try:
         for _ in range(400):                                   # bounded: at most about 20 s
-            if cluster.restarts and restart_recorded(cluster):
+            # the heartbeat is written after the check that restarted: wait for both before stopping the loop
+            if cluster.restarts and restart_recorded(cluster) and heartbeat.exists():
                 break
             time.sleep(0.05)
     finally:
