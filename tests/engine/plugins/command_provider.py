@@ -19,8 +19,8 @@ import subprocess
 
 import grpc
 from google.protobuf import empty_pb2
-from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
-from serve import UNKNOWN, has_unknown, serve, to_dict, to_struct
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from serve import UNKNOWN, StandInProvider, has_unknown, serve, to_dict, to_struct
 
 VERSION = "1.2.1"
 INPUTS = ("triggers", "create", "update", "delete", "stdin", "logging", "interpreter", "dir", "environment",
@@ -42,24 +42,8 @@ def run(command: str, inputs: dict, previous: dict) -> dict:
     return {"stdout": done.stdout.removesuffix("\n"), "stderr": done.stderr.removesuffix("\n")}
 
 
-class CommandProvider(provider_pb2_grpc.ResourceProviderServicer):
-    def GetPluginInfo(self, request, context):
-        return plugin_pb2.PluginInfo(version=VERSION)
-
-    def GetSchema(self, request, context):
-        return provider_pb2.GetSchemaResponse(schema='{"name":"command","version":"%s"}' % VERSION)
-
-    def CheckConfig(self, request, context):
-        return provider_pb2.CheckResponse(inputs=request.news)
-
-    def DiffConfig(self, request, context):
-        return provider_pb2.DiffResponse(changes=provider_pb2.DiffResponse.DIFF_NONE)
-
-    def Configure(self, request, context):
-        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
-
-    def Check(self, request, context):
-        return provider_pb2.CheckResponse(inputs=request.news)
+class CommandProvider(StandInProvider):
+    name, version = "command", VERSION
 
     def Diff(self, request, context):
         olds, news = to_dict(request.olds), to_dict(request.news)

@@ -11,8 +11,8 @@ import secrets
 import string
 
 from google.protobuf import empty_pb2
-from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
-from serve import UNKNOWN, serve, to_dict, to_struct
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from serve import UNKNOWN, StandInProvider, serve, to_dict, to_struct
 
 VERSION = "4.21.4"
 SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
@@ -27,24 +27,8 @@ def password(inputs: dict) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
 
 
-class RandomProvider(provider_pb2_grpc.ResourceProviderServicer):
-    def GetPluginInfo(self, request, context):
-        return plugin_pb2.PluginInfo(version=VERSION)
-
-    def GetSchema(self, request, context):
-        return provider_pb2.GetSchemaResponse(schema='{"name":"random","version":"%s"}' % VERSION)
-
-    def CheckConfig(self, request, context):
-        return provider_pb2.CheckResponse(inputs=request.news)
-
-    def DiffConfig(self, request, context):
-        return provider_pb2.DiffResponse(changes=provider_pb2.DiffResponse.DIFF_NONE)
-
-    def Configure(self, request, context):
-        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
-
-    def Check(self, request, context):
-        return provider_pb2.CheckResponse(inputs=request.news)
+class RandomProvider(StandInProvider):
+    name, version = "random", VERSION
 
     def Diff(self, request, context):
         olds, news = to_dict(request.olds), to_dict(request.news)

@@ -11,9 +11,34 @@ from concurrent import futures
 
 import grpc
 from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"   # the engine's sentinel for a value known only after apply
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+class StandInProvider(provider_pb2_grpc.ResourceProviderServicer):
+    """The calls every stand-in provider answers alike: its name and version, and no provider configuration."""
+
+    name = version = ""
+
+    def GetPluginInfo(self, request, context):
+        return plugin_pb2.PluginInfo(version=self.version)
+
+    def GetSchema(self, request, context):
+        return provider_pb2.GetSchemaResponse(schema='{"name":"%s","version":"%s"}' % (self.name, self.version))
+
+    def CheckConfig(self, request, context):
+        return provider_pb2.CheckResponse(inputs=request.news)
+
+    def DiffConfig(self, request, context):
+        return provider_pb2.DiffResponse(changes=provider_pb2.DiffResponse.DIFF_NONE)
+
+    def Configure(self, request, context):
+        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
+
+    def Check(self, request, context):
+        return provider_pb2.CheckResponse(inputs=request.news)
 
 
 def serve(register) -> None:
