@@ -15,7 +15,7 @@ import yaml
 from pipelines import cli
 from pipelines.dag import END, README, START, mermaid_from_ir, readme_block, wine_ir
 from tests.support.backend import hand_over_like_the_backend
-from tests.support.runs import captured
+from tests.support.runs import captured, run_one_failing_task
 
 
 @pytest.fixture(scope="session")
@@ -167,26 +167,11 @@ def refuse(n: int) -> int:
 
 def test_a_failing_local_task_becomes_one_user_error(tmp_path):
     """A real (one-task) kfp.local run whose task raises: the runner's failure becomes a UserError with a fix."""
-    from kfp import dsl
-
-    from kfp_laptop.errors import UserError
-    from pipelines.local_run import init_local, run_pipeline
-    from pipelines.packaging import LOCAL, lightweight
-
-    failing = lightweight(refuse, LOCAL)
-
-    @dsl.pipeline(name="always-fails")
-    def always_fails(n: int = 1):
-        failing(n=n)
-
-    init_local(tmp_path)
-    with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
-        run_pipeline(always_fails, {"n": 3})
-    assert "the local run failed" in caught.value.problem and "refuse" in caught.value.problem
-    assert "log printed above" in caught.value.fix and "\x1b[" not in caught.value.problem
-    shown = output.getvalue()
+    error, shown, log = run_one_failing_task(refuse, tmp_path, "always-fails")
+    assert "the local run failed" in error.problem and "refuse" in error.problem
+    assert "log printed above" in error.fix and "\x1b[" not in error.problem
     assert "failed: refuse; the last" in shown and "ValueError: cannot handle 3" in shown
-    assert "cannot handle 3" in (tmp_path / shown.split("log: ")[1].split()[0]).read_text()
+    assert "cannot handle 3" in log
 
 
 class InterruptedPipeline:

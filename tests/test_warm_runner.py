@@ -21,6 +21,7 @@ from pipelines.arguments import wine_arguments
 from pipelines.local_run import init_local, run_pipeline, run_quickstart_locally, run_wine_locally
 from pipelines.packaging import LOCAL, lightweight
 from pipelines.run_history import RECORD, REPORT
+from tests.support.runs import run_one_failing_task
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_LINE = "warm runner: tasks start as forks of a preloaded process"
@@ -93,17 +94,7 @@ def refuse_odd(n: int) -> int:
 
 
 def _failing_run(root: Path) -> tuple[UserError, str, str]:
-    step = lightweight(refuse_odd, LOCAL)
-
-    @dsl.pipeline(name="odd-fails")
-    def odd_fails(n: int = 1):
-        step(n=n)
-
-    init_local(root)
-    with contextlib.redirect_stdout(io.StringIO()) as output, pytest.raises(UserError) as caught:
-        run_pipeline(odd_fails, {"n": 3})
-    shown = output.getvalue()
-    return caught.value, shown, (root / shown.split("log: ")[-1].split()[0]).read_text()
+    return run_one_failing_task(refuse_odd, root, "odd-fails")
 
 
 def test_a_failing_task_fails_the_run_with_its_log_as_the_stock_runner_does(tmp_path, monkeypatch):
