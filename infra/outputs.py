@@ -11,7 +11,7 @@ from infra.config import StackConfig
 if TYPE_CHECKING:
     from infra.components.cluster import Cluster
     from infra.components.kfp import KfpPlatform
-    from infra.components.registry import LocalRegistry
+    from infra.components.local_registry import LocalRegistry
 
 
 def host_endpoints(config: StackConfig) -> dict[str, str]:

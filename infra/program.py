@@ -12,11 +12,11 @@ from infra.config import load
 
 def main() -> dict[str, pulumi.Input]:
     cfg = load()
-    from infra.cluster.registry import registry_spec
+    from infra.cluster.registry_container import registry_spec
     from infra.components.cluster import Cluster, ClusterArgs
     from infra.components.kfp import KfpPlatform, KfpPlatformArgs, prepare
+    from infra.components.local_registry import LocalRegistry, LocalRegistryArgs
     from infra.components.readiness import KfpReadiness, KfpReadinessArgs
-    from infra.components.registry import LocalRegistry, LocalRegistryArgs
     from infra.components.watchdog import Watchdog, WatchdogArgs
     from infra.manifests.provider_policy import objects_digest
     from infra.outputs import stack_outputs

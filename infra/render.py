@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from infra.cluster.registry import local_registry_hosting, registry_spec
+from infra.cluster.registry_container import local_registry_hosting, registry_spec
 from infra.config import ConfigError, StackConfig, from_raw
 from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images, repository
 from infra.manifests.minio import artifact_secret
@@ -24,7 +24,7 @@ from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
 from infra.topology import NAMESPACE
 from kfp_laptop.errors import UserError
-from watchdog.objects import package_sources, watchdog_objects
+from kfp_watchdog.objects import package_sources, watchdog_objects
 
 FILES = ("00-cluster-scoped.yaml", "10-namespaced.yaml", "20-watchdog.yaml", "30-registry.yaml")
 PLACEHOLDER = "<generated per stack by pulumi-random>"

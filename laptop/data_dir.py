@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from infra.cluster.registry import REGISTRY_IMAGE
+from infra.cluster.registry_container import REGISTRY_IMAGE
 from infra.data_dir import DATA_FOLDERS, MARKER
 from infra.tools import failure, run_tool
 from kfp_laptop.errors import UserError

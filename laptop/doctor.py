@@ -9,13 +9,13 @@ from pathlib import Path
 
 from infra.config import PROJECT_ROOT, ConfigError, StackConfig, from_raw, host_arch, host_ports
 from kfp_laptop.errors import UserError
+from kfp_watchdog.objects import IMAGE
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, read_cluster, watchdog_check
 from laptop.doctor_host import docker_check, emulation_check, port_check, tool_check
 from laptop.host import default_stack_name
 from laptop.outputs import StackOutputs
 from laptop.stack_file import own_settings
-from watchdog.objects import IMAGE
 
 STYLE = {OK: "green", WARN: "yellow", FAIL: "bold red"}
 

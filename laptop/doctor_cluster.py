@@ -16,11 +16,11 @@ from typing import Any, Callable
 
 from infra.readiness.healthz import healthz_problem
 from infra.topology import KFP_HEALTHZ_PATH, NAMESPACE
+from kfp_watchdog.diagnose import diagnose_pod, owner_deployment
+from kfp_watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
+from kfp_watchdog.objects import NAME as WATCHDOG
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.outputs import StackOutputs
-from watchdog.diagnose import diagnose_pod, owner_deployment
-from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
-from watchdog.objects import NAME as WATCHDOG
 
 WATCHDOG_STALE_SECONDS = 600   # the watchdog checks every 30 s and backs off at most 5 min
 

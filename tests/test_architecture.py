@@ -17,7 +17,8 @@ def test_docs_architecture_is_generated_from_the_code_as_it_is_now():
 
 
 def test_no_installed_distribution_provides_a_top_level_name_of_ours():
-    """A dependency that ships e.g. a `watchdog` package would shadow ours (or be shadowed) in `.venv`."""
+    """A dependency that ships a top-level package of ours would shadow it (or be shadowed) in `.venv`: the reason
+    `watchdog` became `kfp_watchdog`."""
     provided = packages_distributions()
     clashes = {name: provided[name] for name in LAYERS if set(provided.get(name, ())) - {"kfp-laptop", "kfp_laptop"}}
     assert not clashes
@@ -37,11 +38,12 @@ def test_the_layer_check_sees_an_upward_import_even_inside_a_function(tmp_path):
     """The check must be able to fail: an infra module importing laptop from inside a function, and watchdog
     importing a third-party package, are both reported."""
     for path, text in {"infra/__init__.py": "", "infra/a.py": "def f():\n    from laptop import b\n",
-                       "laptop/__init__.py": "", "laptop/b.py": "", "watchdog/__init__.py": "import yaml\n"}.items():
+                       "laptop/__init__.py": "", "laptop/b.py": "",
+                       "kfp_watchdog/__init__.py": "import yaml\n"}.items():
         (tmp_path / path).parent.mkdir(exist_ok=True)
         (tmp_path / path).write_text(text)
     assert layer_violations(modules(tmp_path)) == [
-        "watchdog (watchdog, standard library only) imports yaml",
+        "kfp_watchdog (kfp_watchdog, standard library only) imports yaml",
         "infra.a (infra) imports laptop.b (laptop, a higher layer)"]
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra import topology
-from infra.cluster import registry
+from infra.cluster import registry_container as registry
 from infra.cluster.engines import engine_for
 from infra.config import ConfigError, from_raw
 from infra.data_dir import MARKER as DATA_DIR_MARKER

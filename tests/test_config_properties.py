@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from infra.cluster.engines import engine_for
-from infra.cluster.registry import registry_spec, run_command
+from infra.cluster.registry_container import registry_spec, run_command
 from infra.components.readiness import readiness_command
 from infra.config import CLUSTER_NAME_MAX, DEFAULTS, MIN_HOST_PORT, ConfigError, from_raw
 

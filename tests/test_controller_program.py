@@ -3,11 +3,11 @@ engine or cluster here), sharing the program run cached by tests/support/program
 from __future__ import annotations
 
 from infra.manifests.controller import CONTROLLER
+from kfp_watchdog.decide import Policy
+from kfp_watchdog.objects import NAME as WATCHDOG
 from tests.support.k8s_schema import schema_errors
 from tests.support.manifests import assert_hardened
 from tests.support.program import program_run
-from watchdog.decide import Policy
-from watchdog.objects import NAME as WATCHDOG
 
 
 def test_the_program_installs_the_hardened_controller_and_the_watchdog(kfp_fixture):

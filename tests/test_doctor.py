@@ -11,6 +11,7 @@ import pytest
 
 from infra.tools import run_tool
 from kfp_laptop.errors import UserError, exit_on_user_error
+from kfp_watchdog.objects import IMAGE
 from laptop.checks import FAIL, OK, WARN, Check
 from laptop.doctor_cluster import deployment_checks, endpoint_checks, watchdog_check
 from laptop.doctor_host import GIB, docker_check, docker_resources, emulation_check, port_check, tool_check
@@ -18,7 +19,6 @@ from laptop.outputs import StackOutputs
 from tests.support.http import Reply
 from tests.support.kube import pod
 from tests.support.outputs import FIXTURE_OUTPUTS
-from watchdog.objects import IMAGE
 
 NOW = 1_800_000_000.0
 FIXTURE = FIXTURE_OUTPUTS

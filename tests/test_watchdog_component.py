@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kfp_watchdog.objects import package_sources, watchdog_objects
 from tests.support.k8s_schema import schema_errors
 from tests.support.pulumi_harness import run_program
-from watchdog.objects import package_sources, watchdog_objects
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from watchdog.decide import (
+from kfp_watchdog.decide import (
     Observation,
     Outcome,
     Policy,
@@ -14,7 +14,7 @@ from watchdog.decide import (
     next_delay,
     settle,
 )
-from watchdog.state import State
+from kfp_watchdog.state import State
 
 NOW = 1_800_000_000.0        # 2027-01-15T08:00:00Z
 POLICY = Policy()
@@ -121,7 +121,7 @@ def test_a_restart_is_remembered_only_once_the_api_accepted_it():
 
 def test_a_problem_that_went_away_and_came_back_is_timed_afresh():
     """Also after merging with a saved record that still remembers the first episode."""
-    from watchdog.state import merge
+    from kfp_watchdog.state import merge
 
     unknown_since = pod(ready=False)
     unknown_since["status"]["conditions"][0].pop("lastTransitionTime")

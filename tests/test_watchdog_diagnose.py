@@ -5,8 +5,8 @@ import functools
 
 import pytest
 
+from kfp_watchdog.diagnose import diagnose_pod, owner_deployment
 from tests.support import kube
-from watchdog.diagnose import diagnose_pod, owner_deployment
 
 # A workflow-controller pod (tests.support.kube), started an hour before its Ready condition last changed; no
 # container statuses unless a case gives them (a pod not yet scheduled has none).

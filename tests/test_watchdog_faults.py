@@ -1,5 +1,5 @@
-"""Fault scenarios: the REAL watchdog loop (`watchdog.loop.run` with the real urllib client and the real /healthz probe)
-against the stand-in API server on 127.0.0.1 (tests/support/kube_api.py; it replaces the API server and the
+"""Fault scenarios: the REAL watchdog loop (`kfp_watchdog.loop.run` with the real urllib client and the real /healthz
+probe) against the stand-in API server on 127.0.0.1 (tests/support/kube_api.py; it replaces the API server and the
 Deployment controller only because this machine has no cluster). Each scenario says which real behaviour it imitates.
 
 Time is virtual (`VirtualTime`): the API server's `Date`, the node's clock and the monotonic clock move only when the
@@ -12,12 +12,12 @@ import threading
 
 import pytest
 
+from kfp_watchdog.clock import ApiClock
+from kfp_watchdog.decide import Policy
+from kfp_watchdog.kube import RESTARTS, KubeApi, probe_healthz
+from kfp_watchdog.loop import WRITE_ATTEMPTS, Settings, run
+from kfp_watchdog.objects import role
 from tests.support.kube_api import NS, STATUS_CONFIGMAP, VirtualTime, make_pod
-from watchdog.clock import ApiClock
-from watchdog.decide import Policy
-from watchdog.kube import RESTARTS, KubeApi, probe_healthz
-from watchdog.loop import WRITE_ATTEMPTS, Settings, run
-from watchdog.objects import role
 
 POLICY = Policy(cooldown_seconds=0, healthz_failures=2)
 DEPLOY = f"/apis/apps/v1/namespaces/{NS}/deployments/workflow-controller"

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from kfp_watchdog.kube import ApiError, KubeApi, probe_healthz
 from tests.support.kube import server_tls
 from tests.support.kube_api import NS, StandIn, make_pod
-from watchdog.kube import ApiError, KubeApi, probe_healthz
 
 
 @pytest.fixture
@@ -72,11 +72,11 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     """The Deployment's own command, env and liveness probe, run as a process: sources from the source ConfigMap,
     no site-packages (`-S`, like the bare python image), HTTPS with the mounted CA and token. The stand-in API
     (tests/test_watchdog_faults.py) imitates a crash-looping controller in long back-off."""
-    from watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
+    from kfp_watchdog.objects import HEARTBEAT, package_sources, watchdog_objects
 
     objects = {o["kind"] + "/" + o["metadata"]["name"]: o for o in watchdog_objects(NS, package_sources())}
     (container,) = objects["Deployment/kfp-watchdog"]["spec"]["template"]["spec"]["containers"]
-    source = tmp_path / "opt" / "watchdog"
+    source = tmp_path / "opt" / "kfp_watchdog"
     source.mkdir(parents=True)
     for name, text in objects["ConfigMap/kfp-watchdog-source"]["data"].items():
         (source / name).write_text(text)
@@ -94,7 +94,7 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     def python(argv):
         return [sys.executable, "-S", *argv[1:]]   # argv[0] is the image's `python`
 
-    # cwd: an empty folder, so `-m watchdog` cannot find this checkout's package instead of the ConfigMap's.
+    # cwd: an empty folder, so `-m kfp_watchdog` cannot find this checkout's package instead of the ConfigMap's.
     process = subprocess.Popen(python(container["command"]), env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     try:
@@ -110,7 +110,7 @@ def test_the_deployment_as_written_runs_the_watchdog_and_it_recovers_the_control
     assert cluster.restarts == 1, output
     assert [e["reason"] for e in cluster.events] == ["WatchdogRestart"]
     assert "restarting deployment workflow-controller" in output
-    where = python(["python", "-c", "import watchdog.loop as m; print(m.__file__)"])
+    where = python(["python", "-c", "import kfp_watchdog.loop as m; print(m.__file__)"])
     assert f"{source}/loop.py" in subprocess.run(where, env=env, cwd=tmp_path, capture_output=True, text=True).stdout
     liveness = [str(heartbeat) if arg == HEARTBEAT else arg for arg in container["livenessProbe"]["exec"]["command"]]
     # the loop kept its heartbeat fresh

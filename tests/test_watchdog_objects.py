@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from kfp_watchdog.decide import Policy
+from kfp_watchdog.objects import IMAGE, SOURCE_CONFIGMAP, package_sources, watchdog_objects
 from tests.support.k8s_schema import schema_errors
-from watchdog.decide import Policy
-from watchdog.objects import IMAGE, SOURCE_CONFIGMAP, package_sources, watchdog_objects
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_pod_runs_unprivileged_with_limits_and_a_liveness_probe(objects):
     (container,) = spec["containers"]
     assert spec["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
     assert container["resources"]["limits"]["memory"] and container["livenessProbe"]["exec"]["command"][:3] == [
-        "python", "-m", "watchdog.alive"]
+        "python", "-m", "kfp_watchdog.alive"]
     assert objects["Deployment/kfp-watchdog"]["spec"]["strategy"] == {"type": "Recreate"}
 
 
@@ -57,7 +57,7 @@ def test_restartable_deployments_agree_between_policy_and_role(objects):
 
 
 def write_source_configmap(objects, tmp_path):
-    folder = tmp_path / "watchdog"
+    folder = tmp_path / "kfp_watchdog"
     folder.mkdir()
     for name, text in objects[f"ConfigMap/{SOURCE_CONFIGMAP}"]["data"].items():
         (folder / name).write_text(text)
@@ -67,7 +67,7 @@ def write_source_configmap(objects, tmp_path):
 def test_the_source_configmap_alone_runs_with_only_the_standard_library(objects, tmp_path):
     """`-I -S`: no site-packages and no project checkout, like the mounted ConfigMap in a bare python image."""
     root = write_source_configmap(objects, tmp_path)
-    code = "import watchdog.__main__, watchdog.loop; print(watchdog.loop.Settings('kubeflow').healthz)"
+    code = "import kfp_watchdog.__main__, kfp_watchdog.loop; print(kfp_watchdog.loop.Settings('kubeflow').healthz)"
     script = f"import sys; sys.path.insert(0, {str(root)!r}); {code}"
     result = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -82,7 +82,7 @@ def test_liveness_probe_fails_on_a_stale_heartbeat(objects, tmp_path):
         return subprocess.run([sys.executable, "-I", "-S", "-c",
                                f"import sys, runpy; sys.path.insert(0, {str(root)!r}); "
                                f"sys.argv = ['alive', {str(heartbeat)!r}, '60']; "
-                               "runpy.run_module('watchdog.alive', run_name='__main__')"]
+                               "runpy.run_module('kfp_watchdog.alive', run_name='__main__')"]
                               ).returncode
 
     assert probe() == 1                       # never written
@@ -100,8 +100,8 @@ def test_liveness_probe_fails_on_a_stale_heartbeat(objects, tmp_path):
 
 
 def test_the_events_the_watchdog_posts_are_valid_core_v1_events():
-    from watchdog.decide import RecordEvent
-    from watchdog.loop import event_manifest
+    from kfp_watchdog.decide import RecordEvent
+    from kfp_watchdog.loop import event_manifest
 
     for action in (RecordEvent("Pod", "workflow-controller-abc-x", "ImagePullBackOff", "fix: ...", uid="u-1"),
                    RecordEvent("Deployment", "workflow-controller", "WatchdogRestart", "restarted", warning=False)):

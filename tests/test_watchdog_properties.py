@@ -15,9 +15,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.kube_api import NS, STATUS_CONFIGMAP, StandIn, VirtualTime, make_pod
-from watchdog.clock import ApiClock, stamp
-from watchdog.decide import (
+from kfp_watchdog.clock import ApiClock, stamp
+from kfp_watchdog.decide import (
     Observation,
     Outcome,
     Policy,
@@ -27,11 +26,12 @@ from watchdog.decide import (
     decide,
     settle,
 )
-from watchdog.diagnose import diagnose_pod
-from watchdog.kube import KubeApi
-from watchdog.loop import Settings, check_once, event_manifest, load_state, record
-from watchdog.shape import epoch
-from watchdog.state import State, forget, merge, recent_restarts
+from kfp_watchdog.diagnose import diagnose_pod
+from kfp_watchdog.kube import KubeApi
+from kfp_watchdog.loop import Settings, check_once, event_manifest, load_state, record
+from kfp_watchdog.shape import epoch
+from kfp_watchdog.state import State, forget, merge, recent_restarts
+from tests.support.kube_api import NS, STATUS_CONFIGMAP, StandIn, VirtualTime, make_pod
 
 EXAMPLES = {"decide": 200, "limit-rule": 500, "clock": 300, "answers": 40, "limit": 150}
 NOW = 1_800_000_000.0

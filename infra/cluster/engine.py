@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import yaml
 
 from infra import topology
-from infra.cluster.registry import RegistrySpec
+from infra.cluster.registry_container import RegistrySpec
 from infra.cluster.shell import require_binary
 from infra.config import StackConfig
 from infra.data_dir import claim_command

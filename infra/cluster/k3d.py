@@ -5,7 +5,7 @@ import shlex
 
 from infra import topology
 from infra.cluster.engine import ClusterEngine, published_ports
-from infra.cluster.registry import RegistrySpec, k3s_registries_yaml
+from infra.cluster.registry_container import RegistrySpec, k3s_registries_yaml
 
 K3S_IMAGE = "rancher/k3s:v1.33.4-k3s1"   # Kubernetes 1.33, multi-arch
 

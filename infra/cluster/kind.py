@@ -5,7 +5,7 @@ import shlex
 
 from infra import topology
 from infra.cluster.engine import ClusterEngine, published_ports
-from infra.cluster.registry import RegistrySpec, containerd_hosts_toml
+from infra.cluster.registry_container import RegistrySpec, containerd_hosts_toml
 
 # kind v0.29.0's image for Kubernetes 1.33 (multi-arch); the digest pins the build kind supports.
 KIND_NODE_IMAGE = "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"

@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from infra.cluster.engines import engine_for
 from infra.cluster.existing import KubeconfigError, load_existing
-from infra.cluster.registry import RegistrySpec
+from infra.cluster.registry_container import RegistrySpec
 from infra.config import StackConfig
 
 

@@ -1,5 +1,5 @@
-"""Watchdog: the in-cluster watchdog that keeps the workflow-controller alive (logic in `watchdog/`, objects in
-`watchdog/objects.py`).
+"""Watchdog: the in-cluster watchdog that keeps the workflow-controller alive (logic in `kfp_watchdog/`, objects in
+`kfp_watchdog/objects.py`).
 
 Its status ConfigMap is registered on its own with `ignore_changes=["data"]`: the watchdog writes its last check and
 actions there, and a later `pulumi up` must not wipe them.
@@ -14,8 +14,8 @@ import pulumi_kubernetes as k8s
 from infra.manifests.provider_policy import set_provider_policy
 from infra.manifests.source import dump
 from infra.topology import NAMESPACE
-from watchdog.loop import STATUS_CONFIGMAP
-from watchdog.objects import package_sources, watchdog_objects
+from kfp_watchdog.loop import STATUS_CONFIGMAP
+from kfp_watchdog.objects import package_sources, watchdog_objects
 
 
 @dataclass

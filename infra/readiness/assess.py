@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from watchdog.diagnose import IMAGE_PULL_REASONS, PodProblem, diagnose_pod
+from kfp_watchdog.diagnose import IMAGE_PULL_REASONS, PodProblem, diagnose_pod
 
 # Problems that waiting does not cure, and how long one must persist before `pulumi up` gives up early.
 # (CrashLoopBackOff is expected while MySQL starts, so it only fails at the deadline.)

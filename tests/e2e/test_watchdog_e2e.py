@@ -14,10 +14,10 @@ import pytest
 
 from infra.manifests.controller import CONTROLLER
 from infra.topology import NAMESPACE
+from kfp_watchdog.diagnose import diagnose_pod, owner_deployment
+from kfp_watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
+from kfp_watchdog.objects import NAME as WATCHDOG
 from tests.e2e.support import requires
-from watchdog.diagnose import diagnose_pod, owner_deployment
-from watchdog.loop import STATUS_CONFIGMAP, STATUS_KEY
-from watchdog.objects import NAME as WATCHDOG
 
 pytestmark = requires("docker", "kind", "pulumi", "kubectl")
 NODE_CONTAINER = {"kind": "{}-control-plane", "k3d": "k3d-{}-server-0"}   # the Docker container that is the node

@@ -10,9 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: a module may import its own layer and the ones below it, never one above (docs/architecture.md).
-LAYERS = ("kfp_laptop", "watchdog", "infra", "laptop", "pipelines", "tasks")
+LAYERS = ("kfp_laptop", "kfp_watchdog", "infra", "laptop", "pipelines", "tasks")
 # Deployed alone into the cluster from a ConfigMap onto a plain python image: nothing but the standard library.
-STDLIB_ONLY = ("watchdog",)
+STDLIB_ONLY = ("kfp_watchdog",)
 
 
 @dataclass(frozen=True)

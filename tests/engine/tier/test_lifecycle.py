@@ -18,12 +18,12 @@ import pytest
 from infra.components.kfp import prepare
 from infra.config import from_raw
 from infra.topology import NAMESPACE
+from kfp_watchdog.objects import NAME as WATCHDOG
+from kfp_watchdog.objects import package_sources, watchdog_objects
 from pipelines.endpoints import Endpoints
 from tests.engine.controlplane import NEVER_READY_IMAGE
 from tests.engine.pulumi_cli import ROOT, STANDIN, Stack
 from tests.engine.tier.conftest import stack_config
-from watchdog.objects import NAME as WATCHDOG
-from watchdog.objects import package_sources, watchdog_objects
 
 pytestmark = pytest.mark.usefixtures("plane")
 
@@ -168,7 +168,7 @@ def test_the_watchdog_runs_with_its_own_token_has_exactly_its_rbac_and_restarts_
                WATCHDOG_SERVICE_ACCOUNT=str(account), WATCHDOG_NAMESPACE=NAMESPACE,
                WATCHDOG_HEARTBEAT=str(tmp_path / "heartbeat"), WATCHDOG_INTERVAL_SECONDS="1",
                WATCHDOG_NOT_READY_SECONDS="2", PYTHONPATH=str(ROOT))
-    watchdog = subprocess.Popen([sys.executable, "-m", "watchdog"], env=env, stdout=subprocess.PIPE,
+    watchdog = subprocess.Popen([sys.executable, "-m", "kfp_watchdog"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
     try:
         deadline, restarted = time.monotonic() + 60, None

@@ -2,13 +2,13 @@
 
 Pure and stdlib-only: the watchdog (in-cluster), `inv doctor` and the stack's readiness check all reuse it,
 so a user sees the same explanation and fix wherever the problem shows up. Any shape is read without raising
-(`watchdog.shape`): a field that is `null` or of the wrong type counts as absent.
+(`kfp_watchdog.shape`): a field that is `null` or of the wrong type counts as absent.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watchdog.shape import count, obj, objs, text
+from kfp_watchdog.shape import count, obj, objs, text
 
 IMAGE_PULL_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 CONFIG_REASONS = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")

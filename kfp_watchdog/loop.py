@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from watchdog.alive import beat
-from watchdog.clock import stamp
-from watchdog.decide import (
+from kfp_watchdog.alive import beat
+from kfp_watchdog.clock import stamp
+from kfp_watchdog.decide import (
     Decision,
     Observation,
     Outcome,
@@ -35,15 +35,15 @@ from watchdog.decide import (
     posted,
     settle,
 )
-from watchdog.diagnose import diagnose_pod, owner_deployment, pod_name
-from watchdog.kube import COMPONENT, RESTARTS, ApiError, KubeApi, probe_healthz
-from watchdog.shape import obj, text
-from watchdog.state import State, merge, restart_times
+from kfp_watchdog.diagnose import diagnose_pod, owner_deployment, pod_name
+from kfp_watchdog.kube import COMPONENT, RESTARTS, ApiError, KubeApi, probe_healthz
+from kfp_watchdog.shape import obj, text
+from kfp_watchdog.state import State, merge, restart_times
 
 log = logging.getLogger("watchdog")
 STATUS_CONFIGMAP = "kfp-watchdog-status"
 STATUS_KEY, STATE_KEY = "status.json", "state.json"
-HEARTBEAT = "/tmp/watchdog/heartbeat"   # written after every check; the liveness probe reads it (watchdog.alive)
+HEARTBEAT = "/tmp/watchdog/heartbeat"   # written after every check; the liveness probe reads it (kfp_watchdog.alive)
 WRITE_ATTEMPTS = 3                      # re-read and merge this often when another writer got in first (409)
 _EVENT_SEQUENCE = itertools.count()     # keeps Event names unique within one process
 

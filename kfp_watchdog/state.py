@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 
-from watchdog.shape import count, epoch, obj, objs, text
+from kfp_watchdog.shape import count, epoch, obj, objs, text
 
 HISTORY_LENGTH = 20
 

@@ -1,13 +1,13 @@
-"""Entry point in the cluster: `python -m watchdog` (the source is mounted from a ConfigMap)."""
+"""Entry point in the cluster: `python -m kfp_watchdog` (the source is mounted from a ConfigMap)."""
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
 
-from watchdog.decide import Policy
-from watchdog.kube import SERVICE_ACCOUNT, KubeApi
-from watchdog.loop import HEARTBEAT, Settings, run
+from kfp_watchdog.decide import Policy
+from kfp_watchdog.kube import SERVICE_ACCOUNT, KubeApi
+from kfp_watchdog.loop import HEARTBEAT, Settings, run
 
 
 def main() -> None:

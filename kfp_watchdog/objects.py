@@ -9,15 +9,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from watchdog.decide import Policy
-from watchdog.loop import HEARTBEAT, STATUS_CONFIGMAP
+from kfp_watchdog.decide import Policy
+from kfp_watchdog.loop import HEARTBEAT, STATUS_CONFIGMAP
 
 NAME = "kfp-watchdog"
 SOURCE_CONFIGMAP = "kfp-watchdog-source"
 # Official, multi-arch (amd64 + arm64), exact tag; the same image the pipelines' tasks run on (pipelines.packaging),
 # so one pull serves both, and the Python minor version the test suite runs the watchdog with.
 IMAGE = "python:3.11.14-slim-bookworm"
-SOURCE_DIR = "/opt/kfp-laptop/watchdog"
+SOURCE_DIR = "/opt/kfp-laptop/kfp_watchdog"
 # The modules the watchdog runs; objects.py (this file) only builds manifests and stays on the host.
 RUNTIME_MODULES = ("__init__.py", "__main__.py", "alive.py", "clock.py", "decide.py", "diagnose.py", "kube.py",
                    "loop.py", "shape.py", "state.py")
@@ -51,7 +51,7 @@ def status_configmap(namespace: str) -> dict:
 
 
 def role(namespace: str, policy: Policy) -> dict:
-    """Exactly the calls `watchdog.kube.KubeApi` makes, with resource names wherever the API allows them
+    """Exactly the calls `kfp_watchdog.kube.KubeApi` makes, with resource names wherever the API allows them
     (`list` and `create` cannot be limited by name). Deployments: `get` before each restart (its own restart record
     and resourceVersion) and each check for the required ones; `patch` only the restartable ones."""
     rules = [
@@ -83,9 +83,9 @@ def deployment(namespace: str, sources: dict[str, str], policy: Policy, image: s
         {"name": "PYTHONUNBUFFERED", "value": "1"},
     ]
     container = {
-        "name": "watchdog", "image": image, "command": ["python", "-m", "watchdog"], "env": env,
+        "name": "watchdog", "image": image, "command": ["python", "-m", "kfp_watchdog"], "env": env,
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "96Mi"}},
-        "livenessProbe": {"exec": {"command": ["python", "-m", "watchdog.alive", HEARTBEAT, str(max_age)]},
+        "livenessProbe": {"exec": {"command": ["python", "-m", "kfp_watchdog.alive", HEARTBEAT, str(max_age)]},
                           "initialDelaySeconds": 60, "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 2},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},

@@ -1,5 +1,5 @@
 """LocalRegistry: the Docker registry container on 127.0.0.1:<registryPort>, joined to the cluster's network, and
-the KEP-1755 ConfigMap that tells tools where to push. The decisions are in `infra.cluster.registry`."""
+the KEP-1755 ConfigMap that tells tools where to push. The decisions are in `infra.cluster.registry_container`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from infra.cluster import registry as spec_of
+from infra.cluster import registry_container as spec_of
 from infra.components.cluster import Cluster
 from infra.manifests.provider_policy import managed
 

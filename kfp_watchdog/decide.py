@@ -5,15 +5,15 @@ Only restarts that help are made (a crash loop stuck in long back-off, a pod not
 node, a NotReady node, a pod stuck Terminating, a controller that is gone) are explained in an Event with the fix.
 The watchdog rate-limits itself so it can never become a restart storm, and a restart counts only once the API
 accepted it (`settle`): a refused one is reported and retried with back-off. Times are the API server's clock
-(`watchdog.clock`); what is remembered between checks is `watchdog.state`.
+(`kfp_watchdog.clock`); what is remembered between checks is `kfp_watchdog.state`.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
 
-from watchdog.clock import stamp
-from watchdog.diagnose import (
+from kfp_watchdog.clock import stamp
+from kfp_watchdog.diagnose import (
     CONFIG_REASONS,
     IMAGE_PULL_REASONS,
     PodProblem,
@@ -21,8 +21,8 @@ from watchdog.diagnose import (
     owner_deployment,
     pod_name,
 )
-from watchdog.shape import count, epoch, obj, objs, text
-from watchdog.state import HISTORY_LENGTH, State, forget, recent_restarts
+from kfp_watchdog.shape import count, epoch, obj, objs, text
+from kfp_watchdog.state import HISTORY_LENGTH, State, forget, recent_restarts
 
 # The KFP 2.x Deployments a restart can safely recover (stateless, or Recreate-strategy single instances).
 RESTARTABLE = (

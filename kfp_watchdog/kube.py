@@ -4,7 +4,7 @@ Stdlib only (the watchdog runs from a plain Python image). Every call the watchd
 can grant exactly these and nothing else. Writes are JSON merge patches (RFC 7386, `application/merge-patch+json`)
 that carry `metadata.resourceVersion` when the caller read one: the API server then applies them only if the object
 did not change since, and answers 409 Conflict otherwise (optimistic concurrency, kubernetes/kubernetes#63104).
-Every answer's `Date` header sets the watchdog's clock (`watchdog.clock`).
+Every answer's `Date` header sets the watchdog's clock (`kfp_watchdog.clock`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from watchdog.clock import ApiClock, http_date, stamp
+from kfp_watchdog.clock import ApiClock, http_date, stamp
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"   # the annotation `kubectl rollout restart` sets

@@ -1,4 +1,5 @@
-"""Liveness probe: `python -m watchdog.alive FILE MAX_AGE_SECONDS` fails when the loop stopped touching its heartbeat.
+"""Liveness probe: `python -m kfp_watchdog.alive FILE MAX_AGE_SECONDS` fails when the loop stopped touching its
+heartbeat.
 
 The loop writes `time.monotonic()` into the file. The probe runs in the same container, so it reads the same
 system-wide monotonic clock, and a node clock that is stepped (NTP after a laptop sleep) neither fails a live loop
