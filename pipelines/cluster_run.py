@@ -76,12 +76,15 @@ def _api_call(what: str, call: Callable, endpoints: Endpoints):
     """Run one API call; an API refusal becomes a UserError quoting the server's message."""
     import kfp_server_api
     from urllib3.exceptions import HTTPError as ConnectionTrouble
-    from urllib3.exceptions import MaxRetryError, TimeoutError
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, TimeoutError
+
+    def timed_out(err) -> bool:   # urllib3 2.x makes a refused connection a kind of ConnectTimeoutError
+        return isinstance(err, TimeoutError) and not isinstance(err, NewConnectionError)
 
     try:
         return call()
     except (TimeoutError, MaxRetryError) as err:
-        if isinstance(err, TimeoutError) or isinstance(err.reason, TimeoutError):
+        if timed_out(err) or timed_out(getattr(err, "reason", None)):
             raise UserError(f"the KFP endpoint {endpoints.kfp} accepted the connection but did not answer within "
                             f"{CALL_TIMEOUT_SECONDS[1]:.0f} s while trying to {what}", DOCTOR_FIX) from None
         raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to {what} ({err})",
