@@ -22,7 +22,7 @@ from infra.manifests.images import NEEDS_EMULATION, SUBSTITUTED, plan_images, re
 from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.source import dump, load_upstream
-from infra.topology import NAMESPACE
+from infra.topology import NAMESPACE, PIPELINE_ARTIFACT_SECRET
 from kfp_laptop.errors import UserError
 from kfp_watchdog.objects import package_sources, watchdog_objects
 
@@ -59,7 +59,8 @@ def stack_objects(config: StackConfig) -> list[list[dict]]:
     """The Kubernetes objects of the stack, one list per file of `FILES`, from the same pure functions the
     components register: KfpPlatform (cluster-scoped, then namespaced with the Secret), Watchdog, LocalRegistry."""
     cluster_scoped, namespaced = patch_all(upstream(config), PatchSettings.from_config(config))
-    return [cluster_scoped, [artifact_secret(PLACEHOLDER, PLACEHOLDER), *namespaced],
+    return [cluster_scoped, [artifact_secret(PLACEHOLDER, PLACEHOLDER),
+                            artifact_secret(PLACEHOLDER, PLACEHOLDER, PIPELINE_ARTIFACT_SECRET), *namespaced],
             watchdog_objects(NAMESPACE, package_sources()),
             [local_registry_hosting(registry_spec(config))]]
 

@@ -27,6 +27,9 @@ MINIO_HOST = f"{MINIO_NAME}.{NAMESPACE}.svc.cluster.local"
 ARTIFACT_BUCKET = "mlpipeline"
 PIPELINE_ROOT = f"minio://{ARTIFACT_BUCKET}/v2/artifacts"
 ARTIFACT_SECRET = "mlpipeline-minio-artifact"   # upstream's name, kept so KFP finds it
+# MinIO's bucket-only user, whose credentials are all that pipeline pods (their service account) may read
+PIPELINE_ARTIFACT_SECRET = "kfp-laptop-minio-pipelines"
+PIPELINE_MINIO_POLICY = "kfp-laptop-pipelines"
 
 # Kubernetes version the generated objects are validated against (and the kind/k3d node image targets).
 KUBERNETES_VERSION = "1.33"

@@ -24,6 +24,9 @@ from pipelines.run_view import TERMINAL_STATES, changes, failed_tasks, run_state
 POLL_SECONDS = 2.0
 FOLLOW_TIMEOUT_SECONDS = 3600
 LOG_TAIL_LINES = 25
+# (connect, read) seconds for each kfp.Client request: a pair, since kfp_server_api's rest.py (2.17.3) ignores a
+# float `_request_timeout`; a hung GET is retried by urllib3's default Retry(3), so one call ends within 4 x read.
+CALL_TIMEOUT_SECONDS = (5.0, 30.0)
 DOCTOR_FIX = "run `inv doctor` to see what is wrong with the stack (is the cluster running? `inv up` starts it)"
 
 
@@ -51,16 +54,41 @@ def connect(endpoints: Endpoints):
     check_reachable(endpoints)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)   # "This client only works with KFP v2.0.0-beta.2 and later"
-        return kfp.Client(host=endpoints.kfp)
+        client = kfp.Client(host=endpoints.kfp)
+    bound_calls(client, CALL_TIMEOUT_SECONDS)
+    return client
+
+
+def bound_calls(client, timeout: tuple[float, float]) -> None:
+    """Give every request of `client` a timeout: kfp.Client's wrappers (create_run_from_pipeline_func, get_run,
+    list_runs) take no `_request_timeout`, and without one kfp_server_api's RESTClientObject.request waits forever.
+    All of the client's service APIs share one ApiClient, hence one rest client (kfp/client/client.py, 2.17.3)."""
+    rest = client._run_api.api_client.rest_client
+    request = rest.request
+
+    def bounded(*args, _request_timeout=None, **kwargs):
+        return request(*args, _request_timeout=_request_timeout or timeout, **kwargs)
+
+    rest.request = bounded
 
 
 def _api_call(what: str, call: Callable, endpoints: Endpoints):
     """Run one API call; an API refusal becomes a UserError quoting the server's message."""
     import kfp_server_api
     from urllib3.exceptions import HTTPError as ConnectionTrouble
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, TimeoutError
+
+    def timed_out(err) -> bool:   # urllib3 2.x makes a refused connection a kind of ConnectTimeoutError
+        return isinstance(err, TimeoutError) and not isinstance(err, NewConnectionError)
 
     try:
         return call()
+    except (TimeoutError, MaxRetryError) as err:
+        if timed_out(err) or timed_out(getattr(err, "reason", None)):
+            raise UserError(f"the KFP endpoint {endpoints.kfp} accepted the connection but did not answer within "
+                            f"{CALL_TIMEOUT_SECONDS[1]:.0f} s while trying to {what}", DOCTOR_FIX) from None
+        raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to {what} ({err})",
+                        DOCTOR_FIX) from None
     except ConnectionTrouble as err:
         raise UserError(f"the KFP endpoint {endpoints.kfp} stopped answering while trying to {what} ({err})",
                         DOCTOR_FIX) from None

@@ -107,6 +107,9 @@ def test_registration_order_is_valid(objects):
     secret = position[("Secret", t.NAMESPACE, t.ARTIFACT_SECRET)]
     assert secret < position[("Deployment", t.NAMESPACE, "minio")]
     assert secret < position[("Deployment", t.NAMESPACE, "ml-pipeline")]
+    pipelines_secret = position[("Secret", t.NAMESPACE, t.PIPELINE_ARTIFACT_SECRET)]
+    assert pipelines_secret < position[("Job", t.NAMESPACE, "minio-create-bucket")]
+    assert pipelines_secret < position[("ConfigMap", t.NAMESPACE, "kfp-launcher")]
 
 
 def test_nothing_mentions_seaweedfs_and_minio_is_wired_everywhere(objects):
@@ -115,15 +118,20 @@ def test_nothing_mentions_seaweedfs_and_minio_is_wired_everywhere(objects):
 
 
 def test_credentials_are_generated_secrets_not_upstream_defaults(run, objects):
+    """The root user's and the pipelines' bucket-only user's credentials: four generated values, none shared."""
     secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == t.ARTIFACT_SECRET)
+    pipelines = next(o for o in objects if o["kind"] == "Secret"
+                     and o["metadata"]["name"] == t.PIPELINE_ARTIFACT_SECRET)["stringData"]
     values = secret["stringData"]
+    assert len(pipelines["accesskey"]) == 20 and len(pipelines["secretkey"]) == 40
+    assert len({*values.values(), *pipelines.values()}) == 4
     assert values["accesskey"] not in ("minio", "") and values["secretkey"] not in ("minio123", "")
     assert len(values["accesskey"]) == 20 and len(values["secretkey"]) == 40
     assert run.outputs["minio_access_key"] == values["accesskey"]
     assert run.outputs["minio_secret_key"] == values["secretkey"]
     assert run.outputs["keys_are_secret"] == [True, True]
     randoms = run.of_type("random:index/randomPassword:RandomPassword")
-    assert len(randoms) == 2 and all(r.inputs["special"] is False for r in randoms)
+    assert len(randoms) == 4 and all(r.inputs["special"] is False for r in randoms)
 
 
 def test_arm64_runs_the_substituted_metadata_store(objects):

@@ -91,24 +91,42 @@ def test_pods_mounting_the_credentials_can_read_them(installed):
         assert pod["securityContext"]["fsGroup"] == pod["containers"][0]["securityContext"]["runAsGroup"], name
 
 
-def test_the_bucket_job_waits_for_minio_and_never_puts_credentials_on_a_command_line(tmp_path, fake_tools):
+def test_the_bucket_job_makes_a_bucket_only_user_and_never_puts_a_secret_on_a_command_line(tmp_path, fake_tools):
     """The Job's script runs for real under /bin/sh; `mc` (MinIO's client, not on this machine) is a script that
-    records its arguments and the MC_HOST_local it was given, and fails twice as it does while MinIO starts.
-    `sleep` is a no-op so the waiting costs no time."""
-    from infra.manifests.minio import SECRETS_DIR, bucket_job
+    records its arguments, the MC_HOST_local it was given, its stdin and the policy file, and fails twice as it does
+    while MinIO starts. `sleep` is a no-op so the waiting costs no time."""
+    import json
 
-    secrets, log = tmp_path / "secrets", tmp_path / "mc.log"
-    secrets.mkdir()
-    (secrets / "accesskey").write_text("AccessKey123")
-    (secrets / "secretkey").write_text("SecretKey456")
+    from infra.manifests.minio import PIPELINE_SECRETS_DIR, POLICY_FILE, SECRETS_DIR, bucket_job, bucket_policy
+
+    log, folders = tmp_path / "mc.log", {SECRETS_DIR: ("AccessKey123", "SecretKey456"),
+                                         PIPELINE_SECRETS_DIR: ("PipeAccess", "PipeSecret789")}
+    for index, (access, secret) in enumerate(folders.values()):
+        (tmp_path / str(index)).mkdir()
+        (tmp_path / str(index) / "accesskey").write_text(access)
+        (tmp_path / str(index) / "secretkey").write_text(secret)
     fake_tools.add("mc", f'echo "args: $*" >> {log}\necho "host: $MC_HOST_local" >> {log}\n'
-                         f'[ "$(grep -c args {log})" -ge 3 ]')
+                         f'case "$*" in\n"admin user add"*) echo "stdin: $(cat)" >> {log} ;;\n'
+                         f'"admin policy create"*) echo "policy: $(cat "$6")" >> {log} ;;\nesac\n'
+                         f'[ "$1" != mb ] || [ "$(grep -c "args: mb" {log})" -ge 3 ]')
     fake_tools.add("sleep")
     container = bucket_job(MINIO_IMAGE)["spec"]["template"]["spec"]["containers"][0]
-    command = [part.replace(SECRETS_DIR, str(secrets)) for part in container["command"]]
-    result = subprocess.run(command, env={"PATH": fake_tools.path()}, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    script = container["command"][2].replace(PIPELINE_SECRETS_DIR, str(tmp_path / "1"))
+    script = script.replace(SECRETS_DIR, str(tmp_path / "0")).replace(POLICY_FILE, str(tmp_path / "policy.json"))
+    result = subprocess.run([*container["command"][:2], script], env={"PATH": fake_tools.path()},
+                            capture_output=True, text=True, timeout=60)
     lines = log.read_text().splitlines()
-    made = f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}"
-    assert [line for line in lines if line.startswith("args:")] == [made] * 3
+    calls = [line for line in lines if line.startswith("args:")]
+    assert not [line for line in calls if "Secret" in line], "a secret key on mc's command line"
     assert f"host: http://AccessKey123:SecretKey456@{ENDPOINT}" in lines
+    policy = t.PIPELINE_MINIO_POLICY
+    setup = [f"args: mb --ignore-existing local/{t.ARTIFACT_BUCKET}",
+             f"args: admin policy create local {policy} {tmp_path / 'policy.json'}",
+             "args: admin user add local PipeAccess", f"args: admin policy attach local {policy} --user PipeAccess"]
+    assert result.returncode == 0, result.stderr
+    assert calls == [setup[0]] * 3 + setup[1:]
+    assert "stdin: PipeSecret789" in lines
+    written = json.loads(next(line for line in lines if line.startswith("policy: ")).removeprefix("policy: "))
+    assert written == json.loads(bucket_policy())
+    assert {r for s in written["Statement"] for r in s["Resource"]} == {
+        f"arn:aws:s3:::{t.ARTIFACT_BUCKET}", f"arn:aws:s3:::{t.ARTIFACT_BUCKET}/*"}

@@ -5,12 +5,15 @@ A pipeline pod is modelled as Argo and KFP label it, and also carrying every lab
 any label, kfp-kubernetes `add_pod_label`), since only the workflow label is beyond a task's reach."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from infra import topology as t
 from infra.manifests.access import INTO_OTHER_PODS, MYSQL, PIPELINE_RUNNER, POD_MAKERS, mysql_clients
+from infra.manifests.minio import artifact_secret
 from infra.manifests.netpol import WORKFLOW_LABEL, Pod, admits, namespace_labels, selecting, selects, workload_pods
 from infra.manifests.patch import PatchSettings, patch_all
 from infra.manifests.source import UpstreamManifests, read_folder
@@ -96,6 +99,73 @@ def test_pipeline_pods_cannot_step_around_the_fences(release):
         assert not set(rule["resources"]) & set(INTO_OTHER_PODS), version
         for resource in set(rule["resources"]) & set(POD_MAKERS):
             assert set(rule["verbs"]) <= set(POD_MAKERS[resource]), (version, resource)
+
+
+def runner_rules(objects: list[dict]) -> list[dict]:
+    """Every RBAC rule the pipeline runner's ServiceAccount holds (through any RoleBinding or ClusterRoleBinding)."""
+    bound = {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in objects
+             if b["kind"] in ("RoleBinding", "ClusterRoleBinding")
+             and any(s.get("kind") == "ServiceAccount" and s.get("name") == PIPELINE_RUNNER
+                     for s in b.get("subjects") or [])}
+    return [rule for o in objects if (o["kind"], o["metadata"]["name"]) in bound for rule in o.get("rules") or []]
+
+
+def allows(rules: list[dict], verb: str, resource: str, name: str) -> bool:
+    """Kubernetes RBAC for a core-group object: any rule matching verb, resource and (if it names any) the name;
+    `*` matches every verb, group and resource."""
+    def matches(rule):
+        return (set(rule.get("apiGroups") or []) & {"", "*"} and set(rule.get("verbs") or []) & {verb, "*"}
+                and set(rule.get("resources") or []) & {resource, "*"}
+                and (not rule.get("resourceNames") or name in rule["resourceNames"]))
+    return any(matches(rule) for rule in rules)
+
+
+def readable(rules: list[dict], obj: dict) -> bool:
+    resource = {"Secret": "secrets", "ConfigMap": "configmaps"}[obj["kind"]]
+    return any(allows(rules, verb, resource, obj["metadata"]["name"]) for verb in ("get", "list", "watch"))
+
+
+ROOT_SECRET_KEY, PIPELINE_SECRET_KEY = "RootSecretKeyValue", "PipelineSecretKeyValue"
+
+
+def with_secrets(objects: list[dict]) -> list[dict]:
+    """The stack's objects with both credentials Secrets as the component makes them (values stand in)."""
+    return objects + [artifact_secret("RootAccessKeyValue", ROOT_SECRET_KEY),
+                      artifact_secret("PipelineAccessKeyValue", PIPELINE_SECRET_KEY, t.PIPELINE_ARTIFACT_SECRET)]
+
+
+def test_pipeline_pods_read_only_their_bucket_only_minio_user(release):
+    """The runner's Role reads one Secret, the bucket-only user's, which is where kfp-launcher's providers and
+    Argo's artifact repository (read by the executor in each pipeline pod) point; never the root credentials."""
+    version, objects = release
+    objects = with_secrets(objects)
+    rules = runner_rules(objects)
+    secrets = [o for o in objects if o["kind"] == "Secret" and o["metadata"].get("namespace") == t.NAMESPACE]
+    assert {o["metadata"]["name"] for o in secrets if readable(rules, o)} == {t.PIPELINE_ARTIFACT_SECRET}, version
+    assert not allows(rules, "get", "secrets", t.ARTIFACT_SECRET), version
+    launcher = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "kfp-launcher")
+    controller = next(o for o in objects if o["kind"] == "ConfigMap"
+                      and o["metadata"]["name"] == "workflow-controller-configmap")
+    for config_map in (launcher, controller):
+        assert t.PIPELINE_ARTIFACT_SECRET in json.dumps(config_map), version
+        assert t.ARTIFACT_SECRET not in json.dumps(config_map), version
+
+
+def test_no_object_a_pipeline_pod_can_read_holds_the_root_credentials(release):
+    version, objects = release
+    objects = with_secrets(objects)
+    rules = runner_rules(objects)
+    seen = [o for o in objects if o["kind"] in ("Secret", "ConfigMap") and readable(rules, o)]
+    assert any(PIPELINE_SECRET_KEY in json.dumps(o) for o in seen), version   # the evaluation reads values
+    assert not [o["metadata"]["name"] for o in seen if ROOT_SECRET_KEY in json.dumps(o)], version
+
+
+def test_upstreams_runner_role_reads_every_secret(kfp_fixture):
+    """The RBAC evaluation has teeth: upstream's own pipeline-runner Role reads the root credentials."""
+    upstream = read_folder(kfp_fixture)
+    rules = runner_rules(upstream.cluster_scoped + upstream.platform)
+    assert allows(rules, "get", "secrets", t.ARTIFACT_SECRET)
+    assert not allows(rules, "delete", "secrets", t.ARTIFACT_SECRET)
 
 
 def test_a_policy_admitting_the_whole_namespace_is_found_by_what_it_does(kfp_fixture):

@@ -1,7 +1,8 @@
 """KfpPlatform: pinned upstream KFP with MinIO, registered in a safe order.
 
 1. cluster-scoped objects (Namespace, ClusterRoles, PriorityClass), and the 11 Argo/KFP CRDs;
-2. the artifact-store Secret, from credentials generated per stack (pulumi-random, secret outputs);
+2. the artifact-store Secrets, from credentials generated per stack (pulumi-random, secret outputs): MinIO's root
+   user's, and the bucket-only user's that pipeline pods read (the bucket Job creates that user);
 3. every namespaced object, KFP and MinIO, each depending on all of 1 and on 2.
 
 The CRDs go to the provider as YAML text (`yaml.v2.ConfigGroup`, expanded by pulumi-kubernetes itself): as typed
@@ -28,6 +29,7 @@ from infra.manifests.minio import artifact_secret
 from infra.manifests.patch import PatchSettings, patch_all, patch_upstream
 from infra.manifests.provider_policy import managed
 from infra.manifests.source import dump_for_machines, load_upstream
+from infra.topology import PIPELINE_ARTIFACT_SECRET
 from kfp_laptop.errors import UserError
 
 CRD = "CustomResourceDefinition"
@@ -86,18 +88,28 @@ class KfpPlatform(pulumi.ComponentResource):
         self.access_key = pulumi.Output.secret(access.result)
         self.secret_key = pulumi.Output.secret(secret.result)
 
+        bucket_access = random.RandomPassword(f"{name}-minio-pipelines-access-key", length=20, special=False,
+                                              opts=child)
+        bucket_secret = random.RandomPassword(f"{name}-minio-pipelines-secret-key", length=40, special=False,
+                                              opts=child)
+
         crds = [o for o in objects.cluster_scoped if o["kind"] == CRD]
         others = [o for o in objects.cluster_scoped if o["kind"] != CRD]
         definitions = k8s.yaml.v2.ConfigGroup(f"{name}-crds", yaml=dump_for_machines(crds), opts=child)
         cluster = k8s.yaml.ConfigGroup(f"{name}-cluster-scoped", yaml=[dump_for_machines(others)], opts=child)
         # A v1 group's children are created once its YAML is decoded: depend on them, not on the group itself.
         cluster_objects = cluster.resources.apply(lambda resources: [definitions, *resources.values()])
-        credentials = artifact_secret(self.access_key, self.secret_key)
-        artifact = k8s.core.v1.Secret(
-            f"{name}-artifact-secret", metadata=managed("Secret", credentials["metadata"]), type=credentials["type"],
-            string_data=credentials["stringData"],
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster_objects)))
-        after_cluster = pulumi.Output.all(cluster_objects, artifact).apply(lambda pair: [*pair[0], pair[1]])
+        after_secrets = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster_objects))
+        secrets = []
+        for resource, credentials in (
+                ("artifact-secret", artifact_secret(self.access_key, self.secret_key)),
+                ("pipelines-artifact-secret", artifact_secret(pulumi.Output.secret(bucket_access.result),
+                                                              pulumi.Output.secret(bucket_secret.result),
+                                                              PIPELINE_ARTIFACT_SECRET))):
+            secrets.append(k8s.core.v1.Secret(
+                f"{name}-{resource}", metadata=managed("Secret", credentials["metadata"]), type=credentials["type"],
+                string_data=credentials["stringData"], opts=after_secrets))
+        after_cluster = pulumi.Output.all(cluster_objects, *secrets).apply(lambda made: [*made[0], *made[1:]])
         k8s.yaml.ConfigGroup(f"{name}-namespaced", yaml=[dump_for_machines(objects.namespaced)],
                              transformations=[_depend_on(after_cluster)], opts=child)
         self.register_outputs({"access_key": self.access_key, "secret_key": self.secret_key})

@@ -34,6 +34,10 @@ POD_MAKERS = {"pods": ("get", "list", "watch", "patch"), "deployments": ("get", 
               "cronjobs": ("get", "list", "watch"), "seldondeployments": ("get", "list", "watch"),
               "*": ("get", "list", "watch")}
 INTO_OTHER_PODS = ("pods/exec", "pods/attach", "pods/portforward")
+# The only Secret pipeline pods read (the launcher/driver through kfp-launcher's providers, Argo's executor through
+# the artifactRepository): the bucket-only MinIO user's, never the root credentials or any other Secret.
+RUNNER_SECRET_RULE = {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [t.PIPELINE_ARTIFACT_SECRET],
+                      "verbs": ["get"]}
 # Pod Security admission level that refuses hostNetwork pods (whose traffic counts as the node's, which every
 # NetworkPolicy admits); 2.16.1 and later set it upstream, 2.14.x and 2.15.0 do not.
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
@@ -129,7 +133,7 @@ def _runner_roles(objects: list[dict]) -> list[dict]:
 
 
 def _confined(rule: dict) -> list[dict]:
-    resources = [r for r in rule.get("resources") or [] if r not in INTO_OTHER_PODS]
+    resources = [r for r in rule.get("resources") or [] if r not in (*INTO_OTHER_PODS, "secrets")]
     makers = [r for r in resources if r in POD_MAKERS]
     rest = [r for r in resources if r not in POD_MAKERS]
     rules = [{**rule, "resources": rest}] if rest else []
@@ -142,10 +146,12 @@ def _confined(rule: dict) -> list[dict]:
 
 
 def confine_pipeline_pods(objects: list[dict]) -> None:
-    """Pipeline pods cannot make pods or reach into others (`POD_MAKERS`, `INTO_OTHER_PODS`), and the namespace
+    """Pipeline pods cannot make pods or reach into others (`POD_MAKERS`, `INTO_OTHER_PODS`), read only their own
+    MinIO user's Secret (`RUNNER_SECRET_RULE`: the root credentials reach MinIO's admin API), and the namespace
     refuses host-network pods (`POD_SECURITY`): else the NetworkPolicy fences would not hold."""
     for role in _runner_roles(objects):
-        role["rules"] = [kept for rule in role.get("rules") or [] for kept in _confined(rule)]
+        rules = [kept for rule in role.get("rules") or [] for kept in _confined(rule)]
+        role["rules"] = rules + ([dict(RUNNER_SECRET_RULE)] if role["kind"] == "Role" else [])
     for namespace in find_all(objects, "Namespace", t.NAMESPACE):
         labels = namespace["metadata"].setdefault("labels", {})
         if labels.get("pod-security.kubernetes.io/enforce") in (None, "privileged"):

@@ -1,8 +1,12 @@
 """MinIO as KFP's artifact store, in place of upstream's SeaweedFS: the MinIO objects and the seven places KFP
-points at its object store (docs/upstream-facts.md). The credentials Secret is built by the Pulumi layer from
-generated values; here it is only referenced by name (`ARTIFACT_SECRET`).
+points at its object store (docs/upstream-facts.md). Two credentials Secrets are built by the Pulumi layer from
+generated values; here they are only referenced by name: the root user's (`ARTIFACT_SECRET`, for the KFP servers)
+and a bucket-only user's (`PIPELINE_ARTIFACT_SECRET`, for pipeline pods and Argo's executor in them, which must not
+reach MinIO's admin API).
 """
 from __future__ import annotations
+
+import json
 
 import yaml
 
@@ -14,6 +18,8 @@ MINIO_UID = 10001                 # the image has no fixed user; a high UID keep
 LABELS = {"app": t.MINIO_NAME, **t.KFP_LABELS}
 ENDPOINT = f"{t.MINIO_HOST}:{t.MINIO_API_PORT}"
 SECRETS_DIR = "/run/secrets/minio"
+PIPELINE_SECRETS_DIR = "/run/secrets/minio-pipelines"
+POLICY_FILE = "/tmp/bucket-policy.json"   # the Job's emptyDir
 DATA_DIR = "/data"
 
 
@@ -26,9 +32,17 @@ def restricted_security_context(uid: int) -> dict:
             "runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _secret_volume() -> dict:
+def _secret_volume(name: str = "credentials", secret: str = t.ARTIFACT_SECRET) -> dict:
     """Group-readable only: the pods reading it set fsGroup to the reader's group."""
-    return {"name": "credentials", "secret": {"secretName": t.ARTIFACT_SECRET, "defaultMode": 0o440}}
+    return {"name": name, "secret": {"secretName": secret, "defaultMode": 0o440}}
+
+
+def bucket_policy() -> str:
+    """MinIO policy of the pipelines' user: every S3 action on the artifact bucket and its objects, nothing else
+    (no other bucket, no admin action)."""
+    bucket = f"arn:aws:s3:::{t.ARTIFACT_BUCKET}"
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:*"], "Resource": [bucket, f"{bucket}/*"]}]})
 
 
 def minio_objects(image: str) -> list[dict]:
@@ -79,12 +93,24 @@ def minio_objects(image: str) -> list[dict]:
 
 
 def bucket_job(image: str) -> dict:
-    """Creates the `mlpipeline` bucket once MinIO answers (idempotent: `mc mb --ignore-existing`), with MinIO's own
-    image (it ships `mc`), so no other image is pulled. The credentials reach `mc` through its MC_HOST_<alias>
-    variable, never its command line (which every process on the node can read)."""
+    """Creates the `mlpipeline` bucket once MinIO answers, and the pipelines' bucket-only user with its policy
+    (each step idempotent), with MinIO's own image (it ships `mc`), so no other image is pulled. The root
+    credentials reach `mc` through its MC_HOST_<alias> variable and the user's secret key through stdin, never a
+    command line (which every process on the node can read): `mc admin user add ALIAS ACCESSKEY` reads the secret
+    key from stdin when it is not an argument (minio/mc cmd/admin-user-add.go `fetchUserKeys`,
+    RELEASE.2025-08-13T08-35-41Z); re-adding a user updates it, and attaching a policy already attached succeeds
+    (cmd/admin-policy-attach.go ignores errCodeChangeAlreadyApplied)."""
+    user = f'"$(cat {PIPELINE_SECRETS_DIR}/accesskey)"'
     script = (f'export MC_HOST_local="http://$(cat {SECRETS_DIR}/accesskey):'
               f'$(cat {SECRETS_DIR}/secretkey)@{ENDPOINT}"\n'
-              f"for i in $(seq 1 60); do mc mb --ignore-existing local/{t.ARTIFACT_BUCKET} && exit 0; sleep 5; done\n"
+              f"cat > {POLICY_FILE} <<'EOF'\n{bucket_policy()}\nEOF\n"
+              "setup() {\n"
+              f"  mc mb --ignore-existing local/{t.ARTIFACT_BUCKET} &&\n"
+              f"  mc admin policy create local {t.PIPELINE_MINIO_POLICY} {POLICY_FILE} &&\n"
+              f"  mc admin user add local {user} < {PIPELINE_SECRETS_DIR}/secretkey &&\n"
+              f"  mc admin policy attach local {t.PIPELINE_MINIO_POLICY} --user {user}\n"
+              "}\n"
+              "for i in $(seq 1 60); do setup && exit 0; sleep 5; done\n"
               "exit 1\n")
     labels = {"app": f"{t.MINIO_NAME}-bucket", **t.KFP_LABELS}
     job = {"name": "create-bucket", "image": image, "imagePullPolicy": "IfNotPresent",
@@ -92,20 +118,24 @@ def bucket_job(image: str) -> dict:
            "env": [{"name": "MC_CONFIG_DIR", "value": "/tmp/.mc"}],
            "securityContext": restricted_security_context(MINIO_UID),
            "volumeMounts": [{"name": "credentials", "mountPath": SECRETS_DIR, "readOnly": True},
+                            {"name": "pipeline-credentials", "mountPath": PIPELINE_SECRETS_DIR, "readOnly": True},
                             {"name": "tmp", "mountPath": "/tmp"}]}
+    volumes = [_secret_volume(), _secret_volume("pipeline-credentials", t.PIPELINE_ARTIFACT_SECRET),
+               {"name": "tmp", "emptyDir": {}}]
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(f"{t.MINIO_NAME}-create-bucket", labels),
             "spec": {"backoffLimit": 6, "template": {"metadata": {"labels": labels}, "spec": {
                 "restartPolicy": "OnFailure", "serviceAccountName": t.MINIO_NAME,
                 "automountServiceAccountToken": False,
                 "securityContext": {"runAsNonRoot": True, "fsGroup": MINIO_UID,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [job], "volumes": [_secret_volume(), {"name": "tmp", "emptyDir": {}}]}}}}
+                "containers": [job], "volumes": volumes}}}}
 
 
 def launcher_providers() -> str:
     """The `providers` key of ConfigMap kfp-launcher: without it driver and launcher use the hard-coded SeaweedFS
-    endpoint (backend/src/v2/objectstore/config.go); format as backend/src/v2/config/testdata/provider_cases.yaml."""
-    secret_ref = {"secretName": t.ARTIFACT_SECRET, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"}
+    endpoint (backend/src/v2/objectstore/config.go). They run in pipeline pods, so they get the bucket-only user.
+    Format as backend/src/v2/config/testdata/provider_cases.yaml."""
+    secret_ref = {"secretName": t.PIPELINE_ARTIFACT_SECRET, "accessKeyKey": "accesskey", "secretKeyKey": "secretkey"}
     minio = {"default": {"endpoint": ENDPOINT, "region": "minio", "disableSSL": True,
                          "credentials": {"fromEnv": False, "secretRef": secret_ref}},
              "overrides": []}
@@ -113,13 +143,16 @@ def launcher_providers() -> str:
 
 
 def _artifact_repository(config_map: dict) -> dict:
-    """Argo's artifact repository (where pod logs are archived) moved to MinIO; returns it."""
+    """Argo's artifact repository (where pod logs are archived) moved to MinIO; returns it. Its credentials are
+    the bucket-only user's: Argo's executor in each pipeline pod reads them with the pod's service account."""
     repo = yaml.safe_load(config_map.get("data", {}).get("artifactRepository") or "") or {}
     if "s3" not in repo:
         raise ManifestMismatch(["s3 artifactRepository in ConfigMap workflow-controller-configmap"])
     repo["s3"]["endpoint"] = ENDPOINT
     repo["s3"]["bucket"] = t.ARTIFACT_BUCKET
     repo["s3"]["insecure"] = True
+    repo["s3"]["accessKeySecret"] = {"name": t.PIPELINE_ARTIFACT_SECRET, "key": "accesskey"}
+    repo["s3"]["secretKeySecret"] = {"name": t.PIPELINE_ARTIFACT_SECRET, "key": "secretkey"}
     config_map["data"]["artifactRepository"] = yaml.safe_dump(repo, sort_keys=False)
     return repo
 
@@ -174,10 +207,11 @@ def wire_minio(objects: list[dict], image: str) -> None:
     objects.extend(minio_objects(image))
 
 
-def artifact_secret(access_key, secret_key) -> dict:
-    """The credentials Secret; values may be Pulumi Outputs (the component) or placeholders (`inv render`)."""
+def artifact_secret(access_key, secret_key, name: str = t.ARTIFACT_SECRET) -> dict:
+    """A credentials Secret (the root user's, or `PIPELINE_ARTIFACT_SECRET` for the bucket-only user); values may
+    be Pulumi Outputs (the component) or placeholders (`inv render`)."""
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": _meta(t.ARTIFACT_SECRET, dict(t.KFP_LABELS)),
+            "metadata": _meta(name, dict(t.KFP_LABELS)),
             "stringData": {"accesskey": access_key, "secretkey": secret_key}}
 
 
