@@ -42,7 +42,7 @@ def plain_script() -> float:
     for k in arguments.neighbors:
         model = logic.fit_candidate(train, k)
         mean, std = logic.cross_validated_accuracy(model, train, DEFAULT_FOLDS)
-        candidates.append({"hyperparameters": {"n_neighbors": k}, "cv_accuracy": mean, "cv_accuracy_std": std})
+        candidates.append({"n_neighbors": k, "cv_accuracy": mean, "cv_accuracy_std": std})   # flat, as tasks pass it
         models.append(model)
     return logic.evaluation(models[logic.pick_best(candidates)], test)["accuracy"]
 
