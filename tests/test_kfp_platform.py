@@ -16,7 +16,7 @@ from infra import topology as t
 from infra.config import DEFAULT_MINIO_IMAGE, StackConfig
 from infra.manifests.minio import mentions_seaweedfs
 from tests.support.k8s_schema import schema_errors
-from tests.support.manifests import minio_wiring_problems
+from tests.support.manifests import UPSTREAM_DEFAULT_CREDENTIALS, minio_wiring_problems
 from tests.support.pulumi_harness import V2_GROUP, run_program
 
 
@@ -125,7 +125,8 @@ def test_credentials_are_generated_secrets_not_upstream_defaults(run, objects):
     values = secret["stringData"]
     assert len(pipelines["accesskey"]) == 20 and len(pipelines["secretkey"]) == 40
     assert len({*values.values(), *pipelines.values()}) == 4
-    assert values["accesskey"] not in ("minio", "") and values["secretkey"] not in ("minio123", "")
+    assert values["accesskey"] not in (UPSTREAM_DEFAULT_CREDENTIALS["accesskey"], "")
+    assert values["secretkey"] not in (UPSTREAM_DEFAULT_CREDENTIALS["secretkey"], "")
     assert len(values["accesskey"]) == 20 and len(values["secretkey"]) == 40
     assert run.outputs["minio_access_key"] == values["accesskey"]
     assert run.outputs["minio_secret_key"] == values["secretkey"]

@@ -10,7 +10,7 @@ from infra import topology as t
 from infra.manifests.minio import ENDPOINT, mentions_seaweedfs
 from infra.manifests.patch import PatchSettings, patch_all
 from infra.manifests.source import dump, load_upstream
-from tests.support.manifests import env_of, minio_wiring_problems, one
+from tests.support.manifests import UPSTREAM_DEFAULT_CREDENTIALS, env_of, minio_wiring_problems, one
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 
@@ -44,7 +44,7 @@ def test_nothing_mentions_seaweedfs(installed):
 
 def test_upstream_default_credentials_are_gone(installed):
     text = dump([o for o in installed if o["metadata"]["name"] != "mysql-secret"])
-    assert "minio123" not in text
+    assert UPSTREAM_DEFAULT_CREDENTIALS["secretkey"] not in text
 
 
 def test_minio_runs_pinned_non_root_with_credentials_from_files(installed):

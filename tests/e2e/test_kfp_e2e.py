@@ -12,6 +12,7 @@ import pytest
 
 from infra import topology as t
 from tests.e2e.support import requires
+from tests.support.manifests import UPSTREAM_DEFAULT_CREDENTIALS
 
 pytestmark = requires("docker", "kind", "kubectl", "pulumi")
 
@@ -43,7 +44,7 @@ def test_minio_answers_on_localhost_with_the_generated_credentials_only(stack):
     assert urlparse(stack["minio_endpoint"]).hostname == "127.0.0.1"
     assert _minio(stack).bucket_exists(t.ARTIFACT_BUCKET)
     with pytest.raises(S3Error):
-        _minio(stack, "minio", "minio123").bucket_exists(t.ARTIFACT_BUCKET)
+        _minio(stack, *UPSTREAM_DEFAULT_CREDENTIALS.values()).bucket_exists(t.ARTIFACT_BUCKET)
 
 
 def test_a_runs_artifacts_land_in_minio_under_the_pipeline_root(stack):

@@ -58,6 +58,12 @@ def kubeconfig(ca: Path, token: str, user: str = "admin") -> dict:
             "contexts": [{"name": "kwok", "context": {"cluster": "kwok", "user": user}}]}
 
 
+def container_statuses(state: str) -> str:
+    """A KWOK stage's `containerStatuses` template: every container not ready, in `state` (YAML under `state:`)."""
+    return ("containerStatuses:\n{{ range .spec.containers }}\n- image: {{ .image | Quote }}\n"
+            "  name: {{ .name | Quote }}\n  ready: false\n  restartCount: 0\n  state:" + state + "\n{{ end }}\n")
+
+
 NEVER_READY_STATUS = """
 phase: Pending
 conditions:
@@ -66,33 +72,18 @@ conditions:
 - type: Ready
   status: "False"
   reason: ContainersNotReady
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
+""" + container_statuses('''
     waiting:
       reason: InvalidImageName
-      message: "couldn't parse image name {{ .image }}: invalid reference format"
-{{ end }}
-"""
+      message: "couldn't parse image name {{ .image }}: invalid reference format"''')
 JOB_FAILED_STATUS = """
 {{ $now := Now }}
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  restartCount: 0
-  state:
+""" + container_statuses("""
     terminated:
       exitCode: 1
       reason: Error
       startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}
-{{ end }}
+      finishedAt: {{ $now | Quote }}""") + """
 phase: Failed
 """
 
