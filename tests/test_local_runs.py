@@ -142,7 +142,10 @@ def test_logs_latest_of_one_task(wine_run):
     assert "select-best (SUCCEEDED)" in shown and "Looking for component `select_best`" in shown
     assert "`evaluate_model`" not in shown and "`train_candidate`" not in shown
     iteration = in_folder(cli.logs, folder, run_id="latest", task="train-candidate[n_neighbors=9]")
-    assert iteration.count("Looking for component `train_candidate`") == 1 and '"n_neighbors": 9' in iteration
+    # Two iterations run at once and kfp.local interleaves their lines; those that name no folder (the executor's
+    # "Looking for component") may land in either section, so only lines naming this iteration are certain.
+    assert '"n_neighbors": 9' in iteration
+    assert iteration.count("Looking for component `train_candidate`") <= 1
 
 
 def test_logs_of_a_task_the_run_does_not_have_lists_the_tasks(wine_run):
