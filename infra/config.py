@@ -186,9 +186,12 @@ def _text(raw: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _user_path(value: str) -> Path:
+def _user_path(key: str, value: str) -> Path:
     """`~` expanded; relative paths are relative to the repository root (where Pulumi.yaml is)."""
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:   # `~name` of a user this machine does not know
+        raise ConfigError(key, value, "a path; its `~user` is not a user on this machine") from None
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
@@ -196,7 +199,7 @@ def _manifests(raw: Mapping[str, Any]) -> Path | None:
     value = _text(raw, "kfpManifests")
     if not value:
         return None
-    folder = _user_path(value)
+    folder = _user_path("kfpManifests", value)
     missing = [name for name in KFP_MANIFEST_FILES if not (folder / name).is_file()]
     if missing:
         raise ConfigError("kfpManifests", value, f"a folder holding {' and '.join(KFP_MANIFEST_FILES)} "
@@ -208,7 +211,7 @@ def _data_dir(raw: Mapping[str, Any], stack: str) -> Path:
     value = _text(raw, "dataDir")
     if not value:
         return default_data_dir(stack)
-    path = _user_path(value).resolve()
+    path = _user_path("dataDir", value).resolve()
     if path in (Path(path.anchor), Path.home().resolve()):
         raise ConfigError("dataDir", value, "a folder of its own (not / or your home folder): "
                                             "`inv down --purge` deletes it")

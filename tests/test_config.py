@@ -60,6 +60,8 @@ def test_ports_accept_numbers_as_the_engine_passes_them():
     ({"kubeContext": "prod"}, "kubeContext", "'prod'", "only used with engine existing"),
     ({"dataDir": "/"}, "dataDir", "'/'", "not / or your home folder"),
     ({"dataDir": "/tmp/a:b"}, "dataDir", "'/tmp/a:b'", "without ':'"),
+    ({"dataDir": "~no-such-user-kfp/data"}, "dataDir", "'~no-such-user-kfp/data'", "not a user on this machine"),
+    ({"kfpManifests": "~no-such-user-kfp"}, "kfpManifests", "'~no-such-user-kfp'", "not a user on this machine"),
     ({"enigne": "kind"}, "enigne", "'kind'", "unknown key"),
 ])
 def test_each_bad_value_names_key_value_and_what_is_allowed(raw, key, value, allowed):

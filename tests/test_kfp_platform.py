@@ -1,7 +1,6 @@
 """KfpPlatform under `pulumi.runtime.set_mocks` (no Pulumi engine, provider or cluster here), with real rendering:
-the objects are registered through v1 `yaml.ConfigGroup(yaml=[text])`, whose `kubernetes:yaml:decode` invoke the
-harness answers by parsing the YAML for real, and the CRDs through one provider-side `yaml.v2.ConfigGroup`, whose
-objects the harness reads from its YAML text; `kfpManifests` points at the real 2.17.0 render."""
+the objects are registered through provider-side `yaml.v2.ConfigGroup`s, whose objects the harness reads from their
+YAML text, and the two generated Secrets one by one; `kfpManifests` points at the real 2.17.0 render."""
 from __future__ import annotations
 
 import dataclasses
@@ -60,12 +59,13 @@ def objects(run) -> list[dict]:
 
 
 def test_every_kfp_object_is_registered(run, objects):
-    assert len(run.invokes) == 2 and set(run.invokes) == {"kubernetes:yaml:decode"}
+    assert run.invokes == [], "nothing is decoded in the SDK: every group is expanded by the provider"
     deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
     assert deployments == {"cache-deployer-deployment", "cache-server", "metadata-envoy-deployment",
                            "metadata-grpc-deployment", "metadata-writer", "ml-pipeline", "ml-pipeline-persistenceagent",
                            "ml-pipeline-scheduledworkflow", "ml-pipeline-ui", "ml-pipeline-viewer-crd",
                            "ml-pipeline-visualizationserver", "mysql", "workflow-controller", "minio"}
+    assert {r.typ for r in run.resources if r.typ.startswith("kubernetes:")} == {V2_GROUP, "kubernetes:core/v1:Secret"}
 
 
 def test_the_crds_are_one_provider_side_group_of_exactly_the_upstream_crds(run, kfp_fixture):
@@ -74,28 +74,51 @@ def test_the_crds_are_one_provider_side_group_of_exactly_the_upstream_crds(run, 
     from infra.manifests.provider_policy import set_provider_policy
     from infra.manifests.source import parse
 
-    (group,) = run.of_type(V2_GROUP)
+    group = run.named("kfp-crds")
     crds = parse(group.inputs["yaml"])
     upstream = [o for o in parse((kfp_fixture / "cluster-scoped-resources.yaml").read_text())
                 if o["kind"] == "CustomResourceDefinition"]
     set_provider_policy(upstream)
     assert len(crds) == 11 and crds == upstream
     assert not run.of_type("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
-    assert "test-cluster" in group.provider
+    assert all(o["kind"] != "CustomResourceDefinition" for g in run.of_type(V2_GROUP) if g is not group
+               for o in parse(g.inputs["yaml"]))
+    assert all("test-cluster" in r.provider for r in run.resources if r.typ.startswith("kubernetes:"))
 
 
-def test_everything_namespaced_waits_for_the_crds_and_the_cluster_scoped_objects(run):
-    """`depends_on` the v2 group (ordering across groups, pulumi/pulumi-kubernetes#2894) and on every other
-    cluster-scoped object, as the SDK sends it to the engine."""
-    (group,) = run.of_type(V2_GROUP)
-    crds = [urn for urn in {d for r in run.resources for d in r.dependencies} if urn.endswith(f"::{group.name}")]
-    assert len(crds) == 1
-    namespace = next(r for r in run.resources if r.typ == "kubernetes:core/v1:Namespace")
-    namespaced = [r for r in run.resources if r.typ.startswith("kubernetes:") and "/" in r.name]
-    assert len(namespaced) > 70
-    for resource in namespaced:
-        assert crds[0] in resource.dependencies, resource.name
-        assert any(d.endswith(f"::{namespace.name}") for d in resource.dependencies), resource.name
+def _urn(run, name: str) -> str:
+    resource = run.named(name)
+    return next(urn for deps in run.dependencies.values() for urn in deps if urn.endswith(f"::{resource.name}"))
+
+
+def test_everything_namespaced_waits_for_the_crds_the_cluster_scoped_objects_and_the_secrets(run):
+    """`depends_on` each group (ordering across groups, pulumi/pulumi-kubernetes#2894), as the SDK sends it to the
+    engine: the CRDs and the namespace exist before the Secrets, and those before everything namespaced."""
+    crds, cluster = _urn(run, "kfp-crds"), _urn(run, "kfp-cluster-scoped")
+    secrets = {_urn(run, "kfp-artifact-secret"), _urn(run, "kfp-pipelines-artifact-secret")}
+    for secret in ("kfp-artifact-secret", "kfp-pipelines-artifact-secret"):
+        assert {crds, cluster} <= set(run.named(secret).dependencies)
+    assert {crds, cluster, *secrets} <= set(run.named("kfp-namespaced").dependencies)
+    namespaced = parse_group(run, "kfp-namespaced")
+    assert len(namespaced) > 70 and all(o["metadata"].get("namespace") for o in namespaced)
+    assert any(o["kind"] == "Namespace" for o in parse_group(run, "kfp-cluster-scoped"))
+
+
+def parse_group(run, name: str) -> list[dict]:
+    from infra.manifests.source import parse
+
+    return parse(run.named(name).inputs["yaml"])
+
+
+def test_stacks_made_with_v1_groups_keep_their_objects(run):
+    """The groups that were v1 groups name their children `<namespace>/<name>` as those did and alias the v1 type,
+    so each child keeps its URN (infra/components/object_group.py); the CRD group was always v2."""
+    for name in ("kfp-cluster-scoped", "kfp-namespaced"):
+        request = run.requests[(V2_GROUP, name)]
+        assert run.named(name).inputs["resourcePrefix"] == ""
+        assert [a.spec.type for a in request.aliases] == ["kubernetes:yaml:ConfigGroup"]
+        assert all(a.spec.name in ("", name) for a in request.aliases)
+    assert "resourcePrefix" not in run.named("kfp-crds").inputs
 
 
 def test_registration_order_is_valid(objects):

@@ -14,9 +14,7 @@ import yaml
 from infra import topology
 from tests.support.k8s_schema import schema_errors
 from tests.support.program import PORTS, commands, config_for, program_run
-from tests.support.pulumi_harness import run_program
-
-SECRET_SIG = "4dabf18193072939515e22adb298388d"   # how the mock sees an input marked secret
+from tests.support.pulumi_harness import SECRET_SIG, run_program
 
 
 def heredoc_config(script: str) -> dict:
@@ -74,9 +72,9 @@ def test_cluster_is_deleted_by_destroy_and_its_kubeconfig_is_a_secret(engine, ne
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])
 def test_every_kubernetes_object_goes_through_the_stacks_provider(engine, kfp_fixture):
     run, _ = program_run(engine, kfp_fixture)
-    objects = [r for r in run.resources if r.typ.startswith("kubernetes:") and r.typ != "kubernetes:yaml:ConfigGroup"]
-    assert len(objects) > 50
-    assert {r.provider.split("::")[-2] for r in objects} == {"cluster-provider"}
+    registered = [r for r in run.resources if r.typ.startswith("kubernetes:")]   # groups and single objects
+    assert len(run.kubernetes_objects()) > 50
+    assert {r.provider.split("::")[-2] for r in registered} == {"cluster-provider"}
 
 
 @pytest.mark.parametrize("engine", ["kind", "k3d", "existing"])

@@ -1,5 +1,5 @@
-"""The Watchdog component under `pulumi.runtime.set_mocks` (no Pulumi engine or cluster here), with real YAML decoding
-of its ConfigGroup: what it registers is what the cluster would get."""
+"""The Watchdog component under `pulumi.runtime.set_mocks` (no Pulumi engine or cluster here); the objects of its
+provider-side group are read back from the YAML text it sends: what it registers is what the cluster would get."""
 from __future__ import annotations
 
 import pytest
@@ -27,7 +27,11 @@ def test_registers_every_watchdog_object_once(program):
     expected = sorted((o["kind"], o["metadata"]["name"]) for o in watchdog_objects("kubeflow", package_sources()))
     assert registered == expected
     assert program.outputs["status_configmap"] == "kfp-watchdog-status"
-    assert "kubernetes:yaml:decode" in program.invokes
+    status = program.requests[("kubernetes:core/v1:ConfigMap", "watchdog-status")]
+    assert list(status.ignoreChanges) == ["data"], "a later `pulumi up` keeps what the watchdog wrote"
+    group = program.named("watchdog-objects")
+    assert group.dependencies == ["urn:pulumi:test::kfp-laptop::kfp-laptop:index:Watchdog$"
+                                  "kubernetes:core/v1:ConfigMap::watchdog-status"], "its status map exists first"
 
 
 def test_every_registered_object_passes_kubernetes_validate(program):

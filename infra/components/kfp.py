@@ -5,10 +5,12 @@
    user's, and the bucket-only user's that pipeline pods read (the bucket Job creates that user);
 3. every namespaced object, KFP and MinIO, each depending on all of 1 and on 2.
 
-The CRDs go to the provider as YAML text (`yaml.v2.ConfigGroup`, expanded by pulumi-kubernetes itself): as typed
-resources, the SDK would serialise their schemas property by property, about 80 % of the program's evaluation.
-`depends_on` that group orders what comes after it behind all of its objects (pulumi/pulumi-kubernetes#2894: ordering
-across groups is `dependsOn`), and the provider waits for each CRD to be established.
+Every group goes to the provider as YAML text (`yaml.v2.ConfigGroup`, expanded by pulumi-kubernetes itself): as
+typed resources, the SDK would serialise the CRDs' schemas property by property (about 80 % of the evaluation), and
+register each object with its own per-property work (`infra/components/object_group.py`). `depends_on` a group orders
+what comes after it behind all of its objects (pulumi/pulumi-kubernetes#2894: ordering across groups is `dependsOn`),
+and the provider waits for each CRD to be established. The two Secrets are registered one by one: their values are
+generated in the same `pulumi up`.
 
 All objects are patched (`prepare`) before the program's first registration, so a release that cannot be patched
 stops it with one message and nothing half-installed.
@@ -23,6 +25,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.components.image_digests import resolve_amd64
+from infra.components.kube_object import KubeObject
+from infra.components.object_group import object_group
 from infra.config import StackConfig
 from infra.manifests.images import NEEDS_EMULATION, plan_images
 from infra.manifests.minio import artifact_secret
@@ -66,13 +70,6 @@ class KfpPlatformArgs:
     objects: KfpObjects | None = None    # from `prepare(config)`; prepared here when not given
 
 
-def _depend_on(resources: pulumi.Input):
-    """A v1 transformation (these also run under mocks) adding an explicit dependency to every object."""
-    def transformation(obj: dict, opts: pulumi.ResourceOptions) -> None:
-        opts.depends_on = resources
-    return transformation
-
-
 class KfpPlatform(pulumi.ComponentResource):
     access_key: pulumi.Output[str]
     secret_key: pulumi.Output[str]
@@ -96,20 +93,16 @@ class KfpPlatform(pulumi.ComponentResource):
         crds = [o for o in objects.cluster_scoped if o["kind"] == CRD]
         others = [o for o in objects.cluster_scoped if o["kind"] != CRD]
         definitions = k8s.yaml.v2.ConfigGroup(f"{name}-crds", yaml=dump_for_machines(crds), opts=child)
-        cluster = k8s.yaml.ConfigGroup(f"{name}-cluster-scoped", yaml=[dump_for_machines(others)], opts=child)
-        # A v1 group's children are created once its YAML is decoded: depend on them, not on the group itself.
-        cluster_objects = cluster.resources.apply(lambda resources: [definitions, *resources.values()])
-        after_secrets = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=cluster_objects))
-        secrets = []
-        for resource, credentials in (
+        cluster = object_group(f"{name}-cluster-scoped", others, child)
+        after_cluster = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[definitions, cluster]))
+        secrets = [
+            KubeObject(f"{name}-{resource}", {**credentials, "metadata": managed("Secret", credentials["metadata"])},
+                       opts=after_cluster)
+            for resource, credentials in (
                 ("artifact-secret", artifact_secret(self.access_key, self.secret_key)),
                 ("pipelines-artifact-secret", artifact_secret(pulumi.Output.secret(bucket_access.result),
                                                               pulumi.Output.secret(bucket_secret.result),
-                                                              PIPELINE_ARTIFACT_SECRET))):
-            secrets.append(k8s.core.v1.Secret(
-                f"{name}-{resource}", metadata=managed("Secret", credentials["metadata"]), type=credentials["type"],
-                string_data=credentials["stringData"], opts=after_secrets))
-        after_cluster = pulumi.Output.all(cluster_objects, *secrets).apply(lambda made: [*made[0], *made[1:]])
-        k8s.yaml.ConfigGroup(f"{name}-namespaced", yaml=[dump_for_machines(objects.namespaced)],
-                             transformations=[_depend_on(after_cluster)], opts=child)
+                                                              PIPELINE_ARTIFACT_SECRET)))]
+        object_group(f"{name}-namespaced", objects.namespaced, pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=[definitions, cluster, *secrets])))
         self.register_outputs({"access_key": self.access_key, "secret_key": self.secret_key})

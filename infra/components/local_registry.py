@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
-import pulumi_kubernetes as k8s
 
 from infra.cluster import registry_container as spec_of
 from infra.components.cluster import Cluster
+from infra.components.kube_object import KubeObject
 from infra.manifests.provider_policy import managed
 
 
@@ -44,7 +44,6 @@ class LocalRegistry(pulumi.ComponentResource):
                 triggers=[connect, cluster.created, container.id], add_previous_output_in_env=False,
                 opts=pulumi.ResourceOptions.merge(replace, pulumi.ResourceOptions(depends_on=[container]))))
         hosting = spec_of.local_registry_hosting(spec)
-        k8s.core.v1.ConfigMap(
-            f"{name}-hosting", metadata=managed("ConfigMap", hosting["metadata"]), data=hosting["data"],
-            opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=ready))
+        KubeObject(f"{name}-hosting", {**hosting, "metadata": managed("ConfigMap", hosting["metadata"])},
+                   opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, depends_on=ready))
         self.register_outputs({"host": self.host})

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.kube_object import KubeObject
+from infra.components.object_group import object_group
 from infra.manifests.provider_policy import set_provider_policy
-from infra.manifests.source import dump
 from infra.topology import NAMESPACE
 from kfp_watchdog.loop import STATUS_CONFIGMAP
 from kfp_watchdog.objects import package_sources, watchdog_objects
@@ -36,10 +37,9 @@ class Watchdog(pulumi.ComponentResource):
         set_provider_policy(objects)
         self.objects = objects
         (status,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == STATUS_CONFIGMAP]
-        status_map = k8s.core.v1.ConfigMap(
-            f"{name}-status", metadata=status["metadata"], data=status["data"],
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["data"])))
-        k8s.yaml.ConfigGroup(f"{name}-objects", yaml=[dump([o for o in objects if o is not status])],
-                             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[status_map])))
-        self.status_configmap = status_map.metadata.apply(lambda meta: meta["name"])
+        status_map = KubeObject(f"{name}-status", status, opts=pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(ignore_changes=["data"])))
+        object_group(f"{name}-objects", [o for o in objects if o is not status],
+                     pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[status_map])))
+        self.status_configmap = pulumi.Output.from_input(status["metadata"]["name"])
         self.register_outputs({"status_configmap": self.status_configmap})

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubernetes.utils import parse_quantity
-
 from infra.manifests.objects import containers, find_all, pod_spec, workloads
+from infra.manifests.quantity import parse_quantity
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ result is kept in `~/.cache/kfp-laptop/kfp-<version>/` in the same layout as a `
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -62,6 +63,34 @@ def parse(text: str) -> list[dict]:
         for number, node in enumerate(yaml.compose_all(text, Loader=_LOADER), 1):
             _expanded_size(node, number)
     return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc]
+
+
+PARSED_KEPT = 8   # renders whose parse is kept (a few releases, a few edited kfpManifests folders)
+
+
+def parse_cached(text: str) -> list[dict]:
+    """`parse(text)`, kept as JSON in the cache under the text's digest: JSON reads about 20x faster than YAML, and
+    every `pulumi up`/`preview` reads the same render again. Kept only when JSON gives back exactly what YAML gave
+    (a Kubernetes object always does); a kept file that cannot be read is parsed again."""
+    folder = cache_root() / "parsed"
+    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    documents = parse(text)
+    try:
+        encoded = json.dumps(documents)
+        if json.loads(encoded) == documents:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            partial.write_text(encoded)
+            os.replace(partial, path)
+            for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[PARSED_KEPT:]:
+                old.unlink(missing_ok=True)
+    except (TypeError, ValueError, OSError):
+        pass   # not JSON-shaped, or the cache is not writable: parsed again next time
+    return documents
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -179,7 +208,7 @@ def _parse_file(path: Path) -> list[tuple[int, dict]]:
         raise UserError(f"{path} is not YAML text: byte {err.start} is not UTF-8 (a binary file?)", RENDER_AGAIN) \
             from None
     try:
-        documents = [(number, doc) for number, doc in enumerate(parse(text), 1)]
+        documents = [(number, doc) for number, doc in enumerate(parse_cached(text), 1)]
     except ManifestError as err:
         raise UserError(f"{path}: {err}", RENDER_AGAIN) from None
     except yaml.YAMLError as err:

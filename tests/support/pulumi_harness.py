@@ -1,16 +1,14 @@
 """Run the Pulumi program under `pulumi.runtime.set_mocks`, recording every registered resource.
 
 Mocks stand in only for what this machine cannot run (the Pulumi engine, the Kubernetes provider, a cluster).
-Rendering is real: the `kubernetes:yaml:decode` invoke parses YAML with PyYAML and
-`kubernetes:kustomize:directory` runs `kubectl kustomize`, as the provider would. A `yaml/v2` ConfigGroup is expanded
-by the provider, so under mocks it is one resource with no children: its objects are read from its `yaml` input.
-Each resource's dependencies (the URNs the SDK sends the engine) are recorded too.
+A `yaml/v2` ConfigGroup is expanded by the provider, so under mocks it is one resource with no children: its objects
+are read from its `yaml` input, as the provider would decode them. Each registration's request (its dependencies,
+aliases and options, as the SDK sends them to the engine) is recorded too.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,6 +19,7 @@ from infra.manifests.source import parse as parse_yaml
 
 PROJECT = "kfp-laptop"
 V2_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"   # the key that marks a secret value on the wire (pulumi.runtime.rpc)
 
 
 def decode(text: str) -> list[dict]:
@@ -47,10 +46,15 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     invokes: list[str] = field(default_factory=list)
     dependencies: dict[tuple[str, str], list[str]] = field(default_factory=dict)   # (type, name) -> URNs
+    requests: dict[tuple[str, str], Any] = field(default_factory=dict)   # (type, name) -> RegisterResourceRequest
     error: BaseException | None = None
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
+
+    def named(self, name: str) -> Registered:
+        (resource,) = [r for r in self.resources if r.name == name]
+        return resource
 
     def kubernetes_objects(self) -> list[dict]:
         """Every registered Kubernetes object as a manifest dict (apiVersion, kind, metadata, ...), in registration
@@ -59,7 +63,7 @@ class ProgramRun:
         for r in self.resources:
             if r.typ == V2_GROUP:
                 objs.extend(decode(r.inputs["yaml"]))
-            elif r.typ.startswith("kubernetes:") and "kind" in r.inputs and r.typ != "kubernetes:yaml:ConfigGroup":
+            elif r.typ.startswith("kubernetes:") and "kind" in r.inputs:
                 objs.append(r.inputs)
         return objs
 
@@ -86,22 +90,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.invokes.append(args.token)
-        if args.token == "kubernetes:yaml:decode":
-            return {"result": decode(args.args["text"])}
-        if args.token == "kubernetes:kustomize:directory":
-            text = subprocess.run(["kubectl", "kustomize", args.args["directory"]], check=True,
-                                  capture_output=True, text=True).stdout
-            return {"result": parse_yaml(text)}
-        raise NotImplementedError(f"no mock for invoke {args.token}")
+        raise NotImplementedError(f"no mock for invoke {args.token}: the program calls none")
 
 
 def _record_dependencies(run: ProgramRun) -> None:
-    """Wrap the mock monitor so each registration keeps the dependencies the SDK resolved for it."""
+    """Wrap the mock monitor so each registration keeps the request the SDK sent: its dependencies, aliases and
+    options."""
     monitor = pulumi.runtime.settings.get_monitor()
     register = monitor.RegisterResource
 
     def recording(request):   # may run on several threads at once: matched by (type, name), not by position
         run.dependencies[(request.type, request.name)] = list(request.dependencies)
+        run.requests[(request.type, request.name)] = request
         return register(request)
 
     monitor.RegisterResource = recording
