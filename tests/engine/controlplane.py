@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import secrets
+import socket
 import ssl
 import subprocess
 import threading
@@ -306,4 +307,6 @@ class PodIpServer:
 
 def in_own_netns() -> bool:
     """True only inside the namespace the tier made: loopback is the one interface (the tier refuses otherwise)."""
-    return os.environ.get("KFP_LAPTOP_ENGINE_NETNS") == "1" and os.listdir("/sys/class/net") == ["lo"]
+    # socket.if_nameindex() asks the kernel about this process's own namespace; /sys/class/net would show the
+    # namespace sysfs was mounted in (the host's), as `unshare --net` mounts nothing.
+    return os.environ.get("KFP_LAPTOP_ENGINE_NETNS") == "1" and [n for _, n in socket.if_nameindex()] == ["lo"]

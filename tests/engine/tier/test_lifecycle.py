@@ -52,24 +52,20 @@ def test_preview_of_a_fresh_stack_shows_what_will_be_created(stack):
     assert "kubernetes:apps/v1:Deployment" in result.out and "to create" in result.out, result.out
 
 
-def test_up_creates_every_object_with_crds_established_first(stack, plane, tmp_path):
-    events = tmp_path / "events.jsonl"
-    result = stack.up("--event-log", str(events))
+def test_up_creates_every_object_with_crds_established_first(stack, plane):
+    result = stack.up()
     assert result.ok, result.out[-4000:]
     want = expected_objects(stack)
     have = objects_in_cluster(plane, {kind for kind, _, _ in want})
     assert want - have == set()
     crds = plane.get_json("crd")["items"]
-    assert len(crds) == 11 and all(
-        any(c["type"] == "Established" and c["status"] == "True" for c in crd["status"]["conditions"]) for crd in crds)
-    # Every CRD's create finished before any namespaced KFP object was created.
-    order = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
-    done_crds = [i for i, e in enumerate(order)
-                 if "CustomResourceDefinition" in e.get("resOutputsEvent", {}).get("metadata", {}).get("type", "")]
-    first_namespaced = min(i for i, e in enumerate(order)
-                           if e.get("resourcePreEvent", {}).get("metadata", {}).get("type", "")
-                           == "kubernetes:apps/v1:Deployment")
-    assert len(done_crds) == 11 and max(done_crds) < first_namespaced
+    established = [next(c["lastTransitionTime"] for c in crd["status"]["conditions"]
+                        if c["type"] == "Established" and c["status"] == "True") for crd in crds]
+    assert len(crds) == 11 and len(established) == 11
+    # Every CRD was established before any namespaced KFP object was created (the API server's own clock, RFC 3339
+    # seconds, which compare as text).
+    deployments = plane.get_json("deployment", "-n", NAMESPACE)["items"]
+    assert max(established) <= min(d["metadata"]["creationTimestamp"] for d in deployments)
 
 
 def test_second_up_and_preview_report_no_changes(stack):

@@ -1,0 +1,27 @@
+"""The tier's guard: its tests are collected only inside a network namespace with loopback alone."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.engine.controlplane import in_own_netns
+from tests.engine.toolchain import ROOT
+
+CHECK = [sys.executable, "-c", "from tests.engine.controlplane import in_own_netns; print(in_own_netns())"]
+
+
+def test_the_hosts_network_is_never_taken_for_the_tiers(monkeypatch):
+    monkeypatch.setenv("KFP_LAPTOP_ENGINE_NETNS", "1")
+    assert in_own_netns() is False
+
+
+@pytest.mark.skipif(not shutil.which("unshare") or os.geteuid() != 0, reason="needs root and unshare")
+def test_a_namespace_of_its_own_is_recognised_though_sysfs_still_shows_the_hosts():
+    env = dict(os.environ, KFP_LAPTOP_ENGINE_NETNS="1")
+    inside = subprocess.run(["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *CHECK],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert inside.stdout.strip() == "True", inside.stderr
+    unflagged = subprocess.run(["unshare", "--net", *CHECK], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert unflagged.stdout.strip() == "False", unflagged.stderr
