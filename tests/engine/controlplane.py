@@ -252,14 +252,15 @@ class ControlPlane:
 
 
 class PodIpServer:
-    """Answers HTTP 200 on the IPs of some pods (by their `app` label, one port each), inside the tier's namespace.
+    """Answers HTTP 200 on the IPs of some pods (by their `app` label, one port and body each), inside the tier's
+    namespace.
 
     `ip route add local POD_CIDR dev lo` makes the fake pod range local to this namespace only; a server is bound to
     each matching pod's own IP (never 0.0.0.0), so the API server's service proxy reaches it and nothing else does.
     """
 
-    def __init__(self, plane: ControlPlane, namespace: str, ports: dict[str, int]):
-        self.plane, self.namespace, self.ports = plane, namespace, ports
+    def __init__(self, plane: ControlPlane, namespace: str, answers: dict[str, tuple[int, bytes]]):
+        self.plane, self.namespace, self.answers = plane, namespace, answers
         self.servers: dict[tuple[str, int], http.server.HTTPServer] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -275,16 +276,17 @@ class PodIpServer:
             done = self.plane.kubectl("get", "pods", "-n", self.namespace, "-o", listing, check=False)
             for line in done.stdout.splitlines():
                 app, _, ip = line.partition(" ")
-                port = self.ports.get(app)
+                port, body = self.answers.get(app, (None, b""))
                 if port and ip and (ip, port) not in self.servers:
-                    self._serve(ip, port)
+                    self._serve(ip, port, body)
 
-    def _serve(self, ip: str, port: int) -> None:
+    def _serve(self, ip: str, port: int, body: bytes) -> None:
         class Ok(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - the stdlib's name
                 self.send_response(200)
+                self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b"{}")
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass

@@ -17,9 +17,11 @@ from tests.support.upstream import KFP_FIXTURE
 if not in_own_netns():
     collect_ignore_glob = ["test_*.py"]
 
-# What dials pods, answered on the pods' own (namespace-local) IPs: the readiness step's service-proxy request to the
-# KFP UI, and the watchdog's probe of the workflow-controller's /healthz.
-POD_ANSWERS = {"ml-pipeline-ui": 3000, "workflow-controller": 6060}
+# What dials pods, answered on the pods' own (namespace-local) IPs, (port, body): the readiness step's service-proxy
+# request to the KFP UI, answered as the UI's healthz handler answers when its API server is up
+# (frontend/server/handlers/healthz.ts), and the watchdog's probe of the workflow-controller's /healthz.
+POD_ANSWERS = {"ml-pipeline-ui": (3000, b'{"apiServerReady": true, "apiServerTagName": "2.17.0"}'),
+               "workflow-controller": (6060, b"ok")}
 
 
 @pytest.fixture(scope="session")
