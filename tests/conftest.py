@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.engine import tier_run
 from tests.support.backend import backend_faithful  # noqa: F401  (shared fixture: kfp.local with backend hand-over)
 from tests.support.http import Handle, StandInServer, UnhelpfulServer
 from tests.support.kube import ReadinessApi, kubeconfig_for, self_signed_certificate
@@ -21,6 +22,32 @@ from tests.support.upstream import KFP_FIXTURE, missing_reason
 # deadline, which a loaded 2-core machine trips on its own.
 settings.register_profile("kfp-laptop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("kfp-laptop")
+
+_tier: list[tier_run.TierRun] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """The engine tier's test last: it waits for the tier, which runs beside everything before it."""
+    items.sort(key=lambda item: item.nodeid == tier_run.TEST_ID)
+
+
+def pytest_collection_finish(session):
+    """Start the engine tier in the background when its test was collected and can run."""
+    if session.config.option.collectonly:
+        return
+    if any(item.nodeid == tier_run.TEST_ID for item in session.items) and tier_run.skip_reason() is None:
+        _tier.append(tier_run.TierRun.start())
+
+
+def pytest_sessionfinish(session):
+    for run in _tier:
+        run.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_tier() -> tier_run.TierRun | None:
+    """The background engine tier started at collection (None when it was not started)."""
+    return _tier[0] if _tier else None
 
 
 @pytest.fixture(scope="session")
