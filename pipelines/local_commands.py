@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from kfp_laptop.errors import UserError
 from pipelines.run_history import (
+    TASK_LOG,
     LocalRun,
     delete,
     find_run,
@@ -132,7 +133,9 @@ def show_logs(root: Path, name: str, task: str | None, console: Console) -> None
         raise UserError(f"run {run.name} has no task {task!r}", f"tasks: {names}")
     for item in chosen:
         console.rule(escape(f"{display_name(item)} ({item['state']})"))
-        lines = blocks.get(item["id"])
+        own = run.folder / item["id"] / TASK_LOG   # exact; the run's log interleaves tasks that ran at once
+        lines = own.read_text(encoding="utf-8", errors="replace").splitlines() if own.is_file() else \
+            blocks.get(item["id"])
         console.print("\n".join(lines) if lines else "(this task wrote nothing to the log: it did not run)",
                       highlight=False, markup=False)
     console.print(f"[bold]whole log:[/] {run.log}", highlight=False)

@@ -16,6 +16,7 @@ from kfp_laptop.errors import UserError
 
 RECORD = "run.json"
 REPORT = "report.html"
+TASK_LOG = "task.log"   # in a task's own folder: its output alone (warm runs; a stock run has only the run's log)
 FORMAT = 1
 STATES = ("SUCCEEDED", "FAILED", "INTERRUPTED")
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import io
 import json
 import os
 import selectors
@@ -40,7 +41,10 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator
+
+from pipelines.run_history import TASK_LOG
 
 OFF_SWITCH = "KFP_LAPTOP_WARM_RUNNER"      # =off: kfp.local's stock runner
 EXECUTOR_MODULE = "kfp.dsl.executor_main"
@@ -111,6 +115,18 @@ def expected_script(python: str) -> str:
 
     command, _ = component_factory._get_command_and_args_for_lightweight_component(probe)
     return command[2].replace("python3", python)
+
+
+def own_log(task: dict) -> Path | None:
+    """Where this task's output alone is kept: beside its executor output file (kfp.local prints the output of tasks
+    that run at once interleaved, so the run's log cannot always tell whose a line is); None if the command names
+    none."""
+    args = task["args"]
+    try:
+        executor_input = json.loads(args[args.index("--executor_input") + 1])
+        return Path(executor_input["outputs"]["outputFile"]).with_name(TASK_LOG)
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
 
 
 def parse_command(full_command: list[str], script: str) -> dict | None:
@@ -251,7 +267,6 @@ def _fork_task(connection: socket.socket, server_fds: list, selector, children: 
 
 def _run_task(request: dict, output: int, blas) -> int:
     """In the child: what kfp's `sh -ec` script does, then the interpreter's exit code."""
-    import io
     import logging
     import runpy
     import traceback
@@ -384,9 +399,10 @@ class WarmClient:
             pid = int(replies.readline().split()[1])
             if self.on_task is not None:
                 self.on_task(pid)    # the task's process group (see _fork_task)
-            with open(read_end, encoding="utf-8", errors="replace") as output:
+            with open(read_end, encoding="utf-8", errors="replace") as output, _kept(own_log(task)) as kept:
                 for line in output:
                     print(line, end="")
+                    kept.write(line)
             print("\n")
             reply = replies.readline().split()
             return int(reply[1]) if reply[:1] == ["exit"] else 1
@@ -412,6 +428,22 @@ class WarmClient:
             self.server.wait()
         self.server.stdout.close()
         _remove(self.path)
+
+
+@contextlib.contextmanager
+def _kept(path: Path | None):
+    """A file to copy a task's output into; a stand-in that keeps nothing when there is no place or it cannot be
+    written (the run's own log still has every line)."""
+    try:
+        if path is None:
+            raise FileNotFoundError("no place for this task's log")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = open(path, "w", encoding="utf-8")
+    except OSError:
+        yield io.StringIO()
+        return
+    with kept:
+        yield kept
 
 
 def _lift_loop_cap(limit: int) -> Callable[[], None]:

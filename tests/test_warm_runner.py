@@ -20,7 +20,7 @@ from pipelines import warm_runner
 from pipelines.arguments import wine_arguments
 from pipelines.local_run import init_local, run_pipeline, run_quickstart_locally, run_wine_locally
 from pipelines.packaging import LOCAL, lightweight
-from pipelines.run_history import RECORD, REPORT
+from pipelines.run_history import RECORD, REPORT, TASK_LOG
 from tests.support.runs import run_one_failing_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +35,9 @@ def _quiet(call, *args, **kwargs):
 
 def _artifacts(run_folder: Path) -> dict[str, bytes]:
     """Every file the run's tasks wrote, by path in the run, with the run's own folder name taken out of their text
-    (not the run's record and report: they hold its name, times and durations)."""
+    (not the run's record and report: they hold its name, times and durations; nor the warm runner's per-task logs)."""
     return {p.relative_to(run_folder).as_posix(): p.read_bytes().replace(str(run_folder).encode(), b"<run>")
-            for p in sorted(run_folder.rglob("*")) if p.is_file() and p.name not in (RECORD, REPORT)}
+            for p in sorted(run_folder.rglob("*")) if p.is_file() and p.name not in (RECORD, REPORT, TASK_LOG)}
 
 
 def _task_states(run_folder: Path) -> dict[str, str]:
@@ -73,6 +73,9 @@ def test_warm_and_stock_wine_runs_give_the_same_model_metrics_and_artifacts(wine
     assert warm_files == stock_files   # parquet, joblib, metrics and every executor_output.json, byte for byte
     assert Path(warm.report).is_file() and Path(stock.report).is_file()
     assert _task_states(Path(warm.run_folder)) == _task_states(Path(stock.run_folder))
+    kept = {p.parent.relative_to(warm.run_folder).as_posix() for p in Path(warm.run_folder).rglob(TASK_LOG)}
+    assert kept == set(_task_states(Path(warm.run_folder))), "each warm task keeps its own output"
+    assert not list(Path(stock.run_folder).rglob(TASK_LOG)), "a stock run has only the run's log"
     assert set(_task_states(Path(warm.run_folder)).values()) == {"SUCCEEDED"}
 
 
@@ -242,3 +245,17 @@ def test_each_task_gets_one_blas_thread_unless_the_user_set_them():
     assert warm_runner.task_threads({}) == 1
     assert warm_runner.task_threads({"OMP_NUM_THREADS": "4"}) == 4
     assert warm_runner.task_threads({"OMP_NUM_THREADS": "lots"}) == 1
+
+
+def test_a_stock_runs_task_logs_come_from_the_runs_own_log(wine_both_ways):
+    """Without per-task logs (the stock runner), `inv logs --task` splits the run's log by the tasks' folders."""
+    from rich.console import Console
+
+    from pipelines.local_commands import show_logs
+
+    folder = Path(wine_both_ways["stock"][0].run_folder)
+    console = Console(record=True, width=200)
+    show_logs(folder.parent, folder.name, "train-candidate", console)
+    shown = console.export_text()
+    assert "Looking for component `train_candidate`" in shown and '"n_neighbors": 7' in shown
+    assert "`select_best`" not in shown
