@@ -88,7 +88,7 @@ def require(*names: str, say: Callable[[str], None] = lambda line: print(line, f
     wanted = [name for name in names if name not in _present and name not in (stamped or [])]
     absent = {name: missing(name) for name in wanted}
     _present.update(name for name, requirements in absent.items() if not requirements)
-    needed = [requirement for requirements in absent.values() for requirement in requirements]
+    needed = list(dict.fromkeys(r for requirements in absent.values() for r in requirements))   # once each
     if not needed:
         return
     parts = [name for name, requirements in absent.items() if requirements]

@@ -72,6 +72,15 @@ def test_a_missing_extra_is_installed_with_every_pin_and_said_in_one_line(pip, m
     assert len(pip.commands) == 1, "checked once per process"
 
 
+def test_a_package_two_missing_extras_pin_is_installed_and_named_once(pip, monkeypatch):
+    _without(monkeypatch, "pulumi", "minio")
+    said = []
+    extras.require("infra", "cluster", say=said.append)
+    (command,) = pip.commands
+    assert command.count("pulumi==3.272.0") == 1 and "minio==7.2.20" in command
+    assert said[0].count("pulumi,") + said[0].count("pulumi;") == 1, said
+
+
 def test_an_extra_installed_into_dev_pys_venv_is_recorded_in_its_stamp(pip, monkeypatch, tmp_path):
     """dev.py refreshes the recorded extras when the pins change; the stamp says which extras this venv holds."""
     extras.STAMP.parent.mkdir()
