@@ -259,3 +259,26 @@ def test_a_stock_runs_task_logs_come_from_the_runs_own_log(wine_both_ways):
     shown = console.export_text()
     assert "Looking for component `train_candidate`" in shown and '"n_neighbors": 7' in shown
     assert "`select_best`" not in shown
+
+
+@pytest.mark.parametrize("args,kept", [
+    (["--executor_input", json.dumps({"outputs": {"outputFile": "/r/for-loop-1-iteration-0/t/executor_output.json"}}),
+      "--function_to_execute", "t"], "/r/for-loop-1-iteration-0/t/task.log"),
+    (["--function_to_execute", "t"], None),
+    (["--executor_input"], None),
+    (["--executor_input", "{not json"], None),
+    (["--executor_input", json.dumps({"outputs": []})], None),
+    (["--executor_input", json.dumps(["outputs"])], None),
+])
+def test_a_tasks_own_log_goes_beside_its_executor_output_or_nowhere(args, kept):
+    found = warm_runner.own_log({"source": "", "args": args})
+    assert (str(found) if found else None) == kept
+
+
+def test_a_task_log_that_cannot_be_kept_is_dropped_without_an_error(tmp_path):
+    """Its folder cannot be made (a file is in the way): what is written goes nowhere, and nothing fails (the run's
+    own log still has every line)."""
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    with warm_runner._kept(tmp_path / "blocked" / "t" / "task.log") as kept:
+        kept.write("line\n")
+    assert not (tmp_path / "blocked" / "t").exists()
