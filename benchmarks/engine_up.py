@@ -39,7 +39,9 @@ def main() -> int:
     try:
         plane.start()
         answers = PodIpServer(plane, "kubeflow", POD_ANSWERS).start()
-        stack = Stack(f"bench-{secrets.token_hex(3)}", tier_env(work / "pulumi", plane.kubeconfig_path))
+        env = tier_env(work / "pulumi", plane.kubeconfig_path)
+        env.pop("PULUMI_SKIP_CHECKPOINTS")   # timed as a user's `pulumi up` runs: every checkpoint written
+        stack = Stack(f"bench-{secrets.token_hex(3)}", env)
         stack.init(stack_config(work / "data"))
         try:
             first = stack.up()

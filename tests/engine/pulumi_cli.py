@@ -33,7 +33,10 @@ def tier_env(work: Path, kubeconfig: Path) -> dict[str, str]:
                PATH=os.pathsep.join([str(toolchain.bin_dir()), str(shims), str(Path(sys.executable).parent),
                                      env.get("PATH", "")]),
                KFP_LAPTOP_PYTHON=sys.executable, KFP_LAPTOP_DOCKER_STATE=str(work / "docker"),
-               PULUMI_CONFIG_PASSPHRASE_FILE=str(home / "passphrase"))
+               PULUMI_CONFIG_PASSPHRASE_FILE=str(home / "passphrase"),
+               # The file backend rewrites the whole state after every step; the tier only needs each operation's
+               # final state (a user's `pulumi up` keeps them all): about half of a first `up`'s time.
+               PULUMI_SKIP_CHECKPOINTS="true")
     (home / "passphrase").write_text("engine-tier-passphrase\n")
     (home / "passphrase").chmod(0o600)
     (work / "state").mkdir(exist_ok=True)
