@@ -1,4 +1,5 @@
-"""The tier's guard: its tests are collected only inside a network namespace with loopback alone."""
+"""The engine tier's guard (its tests are collected only inside a network namespace with loopback alone), and its
+background run's time limit."""
 import os
 import shutil
 import subprocess
@@ -25,3 +26,16 @@ def test_a_namespace_of_its_own_is_recognised_though_sysfs_still_shows_the_hosts
     assert inside.stdout.strip() == "True", inside.stderr
     unflagged = subprocess.run(["unshare", "--net", *CHECK], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert unflagged.stdout.strip() == "False", unflagged.stderr
+
+
+def test_a_tier_that_overruns_is_stopped_and_its_output_kept(tmp_path):
+    """A stand-in for the tier (this test must not start the real one): a process that never ends on its own."""
+    from tests.engine import tier_run
+
+    log = tmp_path / "tier.log"
+    log.write_text("still previewing ...\n")
+    run = tier_run.TierRun(subprocess.Popen(["sleep", "60"], start_new_session=True), log)
+    code, output = run.result(timeout=0.2)
+    assert code is None and output == "still previewing ...\n" and run.proc.poll() is not None
+    run.stop()
+    assert not log.exists()

@@ -56,12 +56,16 @@ class TierRun:
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.stop()
+            self._kill()
             code = None
         return code, self.log.read_text(errors="replace")
 
     def stop(self) -> None:
+        """At the session's end: the tier stopped if it still runs, and its log removed."""
+        self._kill()
+        self.log.unlink(missing_ok=True)
+
+    def _kill(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, 9)   # its PID namespace takes every server with it
             self.proc.wait()
-        self.log.unlink(missing_ok=True)
