@@ -11,9 +11,8 @@ from __future__ import annotations
 import pulumi
 from pulumi_kubernetes import _utilities
 
-# What the typed class adds for its kind (`additional_secret_outputs` in pulumi_kubernetes/core/v1/Secret.py).
-SECRET_OUTPUTS = {"Secret": ["data", "stringData"]}
-SECRET_INPUTS = {"Secret": ("data", "stringData")}
+# The fields the typed class marks secret for its kind, as inputs and as outputs (pulumi_kubernetes/core/v1/Secret.py).
+SECRET_FIELDS = {"Secret": ("data", "stringData")}
 
 
 def type_token(api_version: str, kind: str) -> str:
@@ -24,10 +23,9 @@ def type_token(api_version: str, kind: str) -> str:
 class KubeObject(pulumi.CustomResource):
     def __init__(self, name: str, obj: dict, opts: pulumi.ResourceOptions | None = None):
         kind = obj["kind"]
-        props = {key: (pulumi.Output.secret(value) if key in SECRET_INPUTS.get(kind, ()) else value)
-                 for key, value in obj.items()}
+        secret = SECRET_FIELDS.get(kind, ())
+        props = {key: (pulumi.Output.secret(value) if key in secret else value) for key, value in obj.items()}
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
-        if kind in SECRET_OUTPUTS:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                additional_secret_outputs=SECRET_OUTPUTS[kind]))
+        if secret:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(secret)))
         super().__init__(type_token(obj["apiVersion"], kind), name, props, opts)
