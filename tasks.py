@@ -200,17 +200,17 @@ def toolchain(c, piece=None):
 
 
 @task(help={"k": "only tests matching this expression (default: all)",
-            "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)"})
-def test(c, k=None, e2e=False):
+            "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)",
+            "workers": "test processes side by side (default: one per core, at most 4; 0: one process)"})
+@exit_on_user_error
+def test(c, k=None, e2e=False, workers=None):
     """Run the whole test suite (installs the infra, cluster and dev extras first if needed)."""
     import os
-    import sys
-
-    from laptop.extras import require
-
-    require("infra", "cluster", "dev")
-    env = {"KFP_LAPTOP_E2E": "1"} if e2e else {}
     import shlex
 
-    args = [sys.executable, "-m", "pytest"] + (["-k", k] if k else [])
-    c.run(shlex.join(args), env={**os.environ, **env})
+    from laptop.extras import require
+    from laptop.suite import pytest_command
+
+    command = pytest_command(k, workers, e2e)
+    require("infra", "cluster", "dev")
+    c.run(shlex.join(command), env={**os.environ, **({"KFP_LAPTOP_E2E": "1"} if e2e else {})})

@@ -3,7 +3,7 @@ each installed into this venv the first time a task needs it, with one line sayi
 
     infra    the Pulumi program (`inv up`, `inv down`): pulumi, pulumi-kubernetes, pulumi-random, pulumi-command
     cluster  talking to a stack (outputs, results in MinIO): pulumi (its automation API), minio
-    dev      the test suite and lint (`inv test`): pytest, kubernetes-validate, hypothesis, ruff
+    dev      the test suite and lint (`inv test`): pytest, pytest-xdist, kubernetes-validate, hypothesis, ruff
 
 Every part installs with constraints.txt, which pins every package of every part (one resolved set), so each part
 gets exactly the tested versions, transitive ones included. Standard library only: `dev.py` uses it before the venv

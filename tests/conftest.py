@@ -2,7 +2,9 @@
 here, built from `tests/support/`, so no test module carries its own copy or imports another's."""
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -23,7 +25,24 @@ from tests.support.upstream import KFP_FIXTURE, missing_reason
 settings.register_profile("kfp-laptop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("kfp-laptop")
 
-_tier: list[tier_run.TierRun] = []
+_tier: list[tier_run.TierRun] = []   # in the process that started the engine tier
+TIER_FOLDER = "kfp_laptop_tier"      # the key of the tier's folder in an xdist worker's input
+
+
+def _tier_folder(config) -> Path:
+    """Where this session's engine tier runs: one folder per session, handed to the xdist workers."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return Path(workerinput[TIER_FOLDER])
+    if not hasattr(config, "_kfp_laptop_tier"):
+        config._kfp_laptop_tier = Path(tempfile.mkdtemp(prefix="kfp-laptop-engine-tier-"))
+    return config._kfp_laptop_tier
+
+
+def _start_tier(config, ids) -> None:
+    """Start the engine tier in the background when its test was collected and can run (once per session)."""
+    if not _tier and tier_run.TEST_ID in ids and tier_run.skip_reason() is None:
+        _tier.append(tier_run.TierRun.start(_tier_folder(config)))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,22 +51,35 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    """Start the engine tier in the background when its test was collected and can run."""
-    if session.config.option.collectonly:
-        return
-    if any(item.nodeid == tier_run.TEST_ID for item in session.items) and tier_run.skip_reason() is None:
-        _tier.append(tier_run.TierRun.start())
+    """Without xdist this process runs the tests, so it starts the tier; under xdist the controller does (below)."""
+    if not session.config.option.collectonly and not hasattr(session.config, "workerinput"):
+        _start_tier(session.config, [item.nodeid for item in session.items])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: each worker learns where the tier runs."""
+    node.workerinput[TIER_FOLDER] = str(_tier_folder(node.config))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """xdist controller: it outlives the workers, so it starts the tier, before any test is handed out."""
+    _start_tier(node.config, ids)
 
 
 def pytest_sessionfinish(session):
     for run in _tier:
         run.stop()
+    if not hasattr(session.config, "workerinput") and hasattr(session.config, "_kfp_laptop_tier"):
+        shutil.rmtree(session.config._kfp_laptop_tier, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def engine_tier() -> tier_run.TierRun | None:
-    """The background engine tier started at collection (None when it was not started)."""
-    return _tier[0] if _tier else None
+def engine_tier(pytestconfig) -> tier_run.TierRun | None:
+    """The background engine tier started at collection, by this process or the xdist controller (None when it was
+    not started)."""
+    return _tier[0] if _tier else tier_run.TierRun.started(_tier_folder(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +136,6 @@ def registry(serve) -> RegistryApi:
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory) -> Path:
     """A self-signed certificate for 127.0.0.1, as an API server would present."""
-    import shutil
-
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate")
     return self_signed_certificate(tmp_path_factory.mktemp("tls"))
