@@ -6,7 +6,8 @@ kfp.local has no plug-in point for runners. The narrowest seam is the module-lev
 task's subprocess, `kfp.local.subprocess_task_handler.run_local_subprocess(full_command, env_vars)`:
 `SubprocessTaskHandler.run` looks it up at call time. `session()` replaces it for one run with `WarmClient.run`,
 which sends the task to the server and streams its output back exactly as the stock function does. The server
-(`python -m pipelines.warm_runner SOCKET`) forks one child per task; the child does what kfp's command line does
+(`python -m pipelines.warm_runner SOCKET`) is started by a process's first run and serves its later runs too (a
+notebook's second run starts warm at once); it forks one child per task; the child does what kfp's command line does
 (`sh -ec 'program_path=$(mktemp -d); printf "%s" "$0" > .../ephemeral_component.py; _KFP_RUNTIME=true python3 -m
 kfp.dsl.executor_main ...'`, kfp/dsl/component_factory.py) and ends with `os._exit`. Each task stays its own process,
 with its own exit status, output and failure; the compiled pipeline does not change.
@@ -26,6 +27,7 @@ for, or the platform is not Linux, the run uses the stock runner and says so in 
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import inspect
@@ -139,6 +141,13 @@ def parse_command(full_command: list[str], script: str) -> dict | None:
 
 # -- the server (its own process: `python -m pipelines.warm_runner SOCKET`) -------------------------------------------
 
+BASE_PATH: list[str] = []   # the server's sys.path without its own cwd and PYTHONPATH: what every task shares
+
+
+def _python_path(env: dict[str, str]) -> list[str]:
+    return [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+
+
 def _thread_count() -> int:
     """Native threads of this process (Python's own count misses the ones C libraries start)."""
     return len(os.listdir("/proc/self/task"))
@@ -148,6 +157,9 @@ def serve(path: str) -> None:
     """Import PRELOAD, say READY on stdout, then fork a child per request until stdin closes."""
     import importlib
 
+    global BASE_PATH
+    started_with = set(_python_path(os.environ))
+    BASE_PATH = [entry for entry in sys.path[1:] if entry not in started_with]
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is for the run and its tasks; the client stops the server
     for module in PRELOAD:
         with contextlib.suppress(ImportError):
@@ -287,6 +299,7 @@ def _run_task(request: dict, output: int, blas) -> int:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    sys.path[:] = [request["cwd"], *_python_path(request["env"]), *BASE_PATH]   # as `python3 -m` in the task's cwd
     os.environ["_KFP_RUNTIME"] = "true"
     threads = request["threads"]
     for name in THREAD_VARIABLES:
@@ -326,48 +339,108 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-class WarmClient:
-    """Starts the server, hands it the tasks, falls back to the stock function for the rest of the run if it fails."""
+class TaskServer:
+    """The preloaded process. One per Python process, shared by its runs (`shared_server`): a notebook's second run
+    starts warm at once. It ends with this process (at exit, or when its stdin closes because this process died)."""
 
-    def __init__(self, stock: Callable[..., int], say: Callable[[str], None],
-                 on_task: Callable[[int], None] | None = None):
-        self.stock, self.say, self.on_task = stock, say, on_task
-        self.script = expected_script(sys.executable)
+    def __init__(self):
         self.folder = tempfile.mkdtemp(prefix="kfp-laptop-warm-")
         self.path = os.path.join(self.folder, "server.sock")
-        env = {**os.environ, **SERVER_ENV}
-        self.server = subprocess.Popen([sys.executable, "-m", "pipelines.warm_runner", self.path],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       env=env, text=True)
+        try:
+            self.process = subprocess.Popen([sys.executable, "-m", "pipelines.warm_runner", self.path],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                            env={**os.environ, **SERVER_ENV}, text=True)
+        except OSError:
+            _remove(self.path)
+            raise
         self.lock = threading.Lock()
-        self.state: bool | None = None    # None: not known yet; True: serving; False: stock from now on
+        self.state: bool | None = None    # None: not known yet; True: serving; False: not usable
+        self.problem = ""                 # why not, when it is not
 
-    def _ready(self) -> bool:
+    def ready(self) -> bool:
+        """Whether it serves; the first call waits for its imports."""
         with self.lock:
             if self.state is None:
-                self.state = self._await_ready()
+                self.problem = self._await_ready()
+                self.state = not self.problem
             return self.state
 
-    def _await_ready(self) -> bool:
+    def _await_ready(self) -> str:
         import select
 
         started, said = time.monotonic(), []
         while time.monotonic() - started < READY_TIMEOUT:
-            ready, _, _ = select.select([self.server.stdout], [], [], 1.0)
+            ready, _, _ = select.select([self.process.stdout], [], [], 1.0)
             if not ready:
                 continue
-            line = self.server.stdout.readline()
+            line = self.process.stdout.readline()
             if line.strip() == READY:
-                return True
+                return ""
             if not line:
                 break
             said.append(line.strip())
-        reason = said[-1] if said else f"no answer in {READY_TIMEOUT:.0f} s"
-        self._give_up(f"the task server did not start ({reason})")
-        return False
+        return f"the task server did not start ({said[-1] if said else f'no answer in {READY_TIMEOUT:.0f} s'})"
+
+    def failed(self, why: str) -> None:
+        self.state, self.problem = False, why
+
+    def usable(self) -> bool:
+        return self.state is not False and self.process.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        _remove(self.path)
+
+
+_shared: list[TaskServer] = []
+
+
+def shared_server() -> TaskServer:
+    """This process's task server: the running one, or a new one in place of one that stopped or never started."""
+    if _shared and _shared[0].usable():
+        return _shared[0]
+    if _shared:
+        _shared.pop().close()
+    else:
+        atexit.register(_close_shared)
+    _shared.append(TaskServer())
+    return _shared[0]
+
+
+def _close_shared() -> None:
+    while _shared:
+        _shared.pop().close()
+
+
+class WarmClient:
+    """One run's client of the task server: hands it the tasks, falls back to the stock function for the rest of
+    the run if it fails."""
+
+    def __init__(self, stock: Callable[..., int], say: Callable[[str], None], server: TaskServer,
+                 on_task: Callable[[int], None] | None = None):
+        self.stock, self.say, self.server, self.on_task = stock, say, server, on_task
+        self.script = expected_script(sys.executable)
+        self.lock = threading.Lock()
+        self.warm: bool | None = None    # None: not known yet; True: serving; False: stock from now on
+
+    def _ready(self) -> bool:
+        with self.lock:
+            if self.warm is None:
+                self.warm = self.server.ready()
+                if not self.warm:
+                    self._give_up(self.server.problem)
+            return self.warm
 
     def _give_up(self, why: str) -> None:
-        self.state = False
+        self.warm = False
+        self.server.failed(why)
         self.say(f"warm runner: {why}; the remaining tasks use kfp.local's stock runner")
 
     def run(self, full_command: list[str], env_vars: dict | None = None) -> int:
@@ -381,14 +454,14 @@ class WarmClient:
         read_end, write_end = os.pipe()
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            connection.connect(self.path)
+            connection.connect(self.server.path)
             socket.send_fds(connection, [struct.pack("!Q", len(request))], [write_end])
             connection.sendall(request)
         except OSError as err:
             connection.close()
             os.close(read_end)
             with self.lock:
-                if self.state:
+                if self.warm:
                     self._give_up(f"the task server stopped ({err.strerror or err})")
             return self.stock(full_command=full_command, env_vars=env_vars)
         finally:
@@ -417,17 +490,6 @@ class WarmClient:
         finally:
             replies.close()
             connection.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.server.stdin.close()
-        try:
-            self.server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
-            self.server.wait()
-        self.server.stdout.close()
-        _remove(self.path)
 
 
 @contextlib.contextmanager
@@ -481,7 +543,7 @@ def session(say: Callable[[str], None], on_task: Callable[[int], None] | None = 
 
     limit = cores()
     try:
-        client = WarmClient(handler.run_local_subprocess, say, on_task)
+        client = WarmClient(handler.run_local_subprocess, say, shared_server(), on_task)
     except OSError as err:
         say(f"warm runner off: its server cannot start ({err.strerror or err}); using kfp.local's stock runner")
         yield
@@ -495,7 +557,6 @@ def session(say: Callable[[str], None], on_task: Callable[[int], None] | None = 
     finally:
         handler.run_local_subprocess = client.stock
         restore()
-        client.close()
 
 
 if __name__ == "__main__":

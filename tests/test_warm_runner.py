@@ -282,3 +282,41 @@ def test_a_task_log_that_cannot_be_kept_is_dropped_without_an_error(tmp_path):
     with warm_runner._kept(tmp_path / "blocked" / "t" / "task.log") as kept:
         kept.write("line\n")
     assert not (tmp_path / "blocked" / "t").exists()
+
+
+def where_am_i() -> str:
+    """The task's folder, and the first folder it imports from after its own module's (kfp's executor puts that
+    first)."""
+    import os
+    import sys
+    return f"{os.getcwd()} {sys.path[1]}"
+
+
+def test_the_runs_of_one_process_share_its_server_and_a_stopped_one_is_replaced(tmp_path, monkeypatch):
+    """A notebook's second run starts warm at once: the same server, each task seeing its own run's folder first on
+    sys.path as `python3 -m` in that folder would; a server that stopped between runs is replaced, not fallen back
+    from."""
+    step = lightweight(where_am_i, LOCAL)
+
+    @dsl.pipeline(name="where")
+    def where() -> str:
+        return step().output
+
+    def run_in(folder: Path, warm: bool = True) -> tuple[str, int]:
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        monkeypatch.setenv(warm_runner.OFF_SWITCH, "on" if warm else "off")
+        init_local(folder)
+        result, output = _quiet(run_pipeline, where, {})
+        assert (WARM_LINE in output and "stock runner" not in output) if warm else "warm runner off" in output
+        return result.outputs.output, warm_runner.shared_server().process.pid
+
+    first, first_server = run_in(tmp_path / "a")
+    second, second_server = run_in(tmp_path / "b")
+    assert (first, second) == (f"{tmp_path / 'a'} {tmp_path / 'a'}", f"{tmp_path / 'b'} {tmp_path / 'b'}")
+    assert first_server == second_server
+    warm_runner.shared_server().process.kill()
+    warm_runner.shared_server().process.wait()
+    third, third_server = run_in(tmp_path / "c")
+    assert third == f"{tmp_path / 'c'} {tmp_path / 'c'}" and third_server != first_server
+    assert run_in(tmp_path / "d", warm=False)[0] == f"{tmp_path / 'd'} {tmp_path / 'd'}", "as the stock runner"
