@@ -209,8 +209,8 @@ def test(c, k=None, e2e=False, workers=None):
     import shlex
 
     from laptop.extras import require
-    from laptop.suite import pytest_command
+    from laptop.suite import pytest_command, suite_environment
 
     command = pytest_command(k, workers, e2e)
     require("infra", "cluster", "dev")
-    c.run(shlex.join(command), env={**os.environ, **({"KFP_LAPTOP_E2E": "1"} if e2e else {})})
+    c.run(shlex.join(command), env=suite_environment({**os.environ, **({"KFP_LAPTOP_E2E": "1"} if e2e else {})}))

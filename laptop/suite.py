@@ -1,10 +1,13 @@
-"""The test suite's command line: pytest over the whole suite, spread over the machine's cores by pytest-xdist (at
-most MAX_WORKERS: past that, each worker's own collection costs more than it saves), or in this process alone."""
+"""The test suite's command line and environment: pytest over the whole suite, spread over the machine's cores by
+pytest-xdist (at most MAX_WORKERS: past that, each worker's own collection costs more than it saves), or in this
+process alone; byte code cached outside the tree."""
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
+from infra.manifests.source import cache_root
 from kfp_laptop.errors import UserError
 
 MAX_WORKERS = 4
@@ -27,4 +30,17 @@ def pytest_command(k: str | None = None, workers: str | int | None = None, e2e: 
         if count < 0:
             raise UserError(f"--workers must be a whole number, 0 or more, not {workers!r}",
                             "pass 0 to run every test in one process, or leave it out to use one per core")
-    return [sys.executable, "-m", "pytest", *(["-n", str(count)] if count else []), *(["-k", k] if k else [])]
+    spread = ["-n", str(count), "--dist", "loadgroup"] if count else []   # loadgroup: see tests/conftest.py
+    return [sys.executable, "-m", "pytest", *spread, *(["-k", k] if k else [])]
+
+
+def suite_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` for the suite, with Python's byte code kept in the cache (PYTHONPYCACHEPREFIX), never in the tree,
+    also when PYTHONDONTWRITEBYTECODE asks for none: the suite starts hundreds of Python processes, and without it
+    each compiles the project's modules again and pytest rewrites every test module's asserts again. A prefix the
+    user chose is kept."""
+    env = dict(environ)
+    if not env.get("PYTHONPYCACHEPREFIX"):
+        env["PYTHONPYCACHEPREFIX"] = str(cache_root() / "pycache")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env

@@ -45,9 +45,18 @@ def _start_tier(config, ids) -> None:
         _tier.append(tier_run.TierRun.start(_tier_folder(config)))
 
 
+SHARED_RUNS = ("wine_run", "quickstart_run")   # session fixtures that are real local runs
+
+
+@pytest.hookimpl(tryfirst=True)   # before xdist's own, which files each test under its group
 def pytest_collection_modifyitems(config, items):
-    """The engine tier's test last: it waits for the tier, which runs beside everything before it."""
+    """The engine tier's test last: it waits for the tier, which runs beside everything before it. Under xdist
+    (`--dist loadgroup`), the tests of one shared real run go to one worker, so it runs once."""
     items.sort(key=lambda item: item.nodeid == tier_run.TEST_ID)
+    for item in items:
+        shared = [name for name in SHARED_RUNS if name in item.fixturenames]
+        if shared and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
 
 
 def pytest_collection_finish(session):

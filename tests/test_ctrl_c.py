@@ -16,6 +16,7 @@ import pytest
 from tests.support.slow_tasks import environment
 from tests.support.tools import without
 
+pytestmark = pytest.mark.xdist_group("ctrl-c")   # one worker runs its module fixture's real runs
 ROOT = Path(__file__).resolve().parent.parent
 LOOP_RUNNING = "train-candidate  RUNNING (0/3 done, 2 running)"
 FIT = 4.0   # seconds per candidate's fit: both presses (1 s apart) land while the first two iterations train

@@ -23,6 +23,7 @@ from pipelines.packaging import LOCAL, lightweight
 from pipelines.run_history import RECORD, REPORT, TASK_LOG
 from tests.support.runs import run_one_failing_task
 
+pytestmark = pytest.mark.xdist_group("warm-runner")   # one worker runs its module fixture's real runs
 ROOT = Path(__file__).resolve().parent.parent
 WARM_LINE = "warm runner: tasks start as forks of a preloaded process"
 
