@@ -201,7 +201,7 @@ def toolchain(c, piece=None):
 
 @task(help={"k": "only tests matching this expression (default: all)",
             "e2e": "include the end-to-end tests (needs Docker, kind, pulumi)",
-            "workers": "test processes side by side (default: one per core, at most 4; 0: one process)"})
+            "workers": "test processes side by side (default: one more than the cores, at most 8; 0: one process)"})
 @exit_on_user_error
 def test(c, k=None, e2e=False, workers=None):
     """Run the whole test suite (installs the infra, cluster and dev extras first if needed)."""

@@ -9,8 +9,8 @@ from kfp_laptop.errors import UserError
 from laptop import suite
 
 
-def test_the_suite_uses_one_worker_per_core_up_to_the_limit(monkeypatch):
-    for cores, workers in [(1, 1), (2, 2), (16, suite.MAX_WORKERS), (None, 1)]:
+def test_the_suite_uses_one_worker_more_than_the_cores_up_to_the_limit(monkeypatch):
+    for cores, workers in [(1, 2), (2, 3), (16, suite.MAX_WORKERS), (None, 2)]:
         monkeypatch.setattr(suite.os, "cpu_count", lambda cores=cores: cores)
         assert suite.pytest_command() == [sys.executable, "-m", "pytest", "-n", str(workers), "--dist", "loadgroup"]
 
