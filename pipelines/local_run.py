@@ -1,6 +1,8 @@
 """Run a pipeline on KFP's embedded runner (`kfp.local`): no cluster, tasks run as subprocesses of this venv."""
 from __future__ import annotations
 
+import builtins
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,19 @@ class LocalOutcome:
     report: Path           # the run's report.html, beside its record (run.json), in its run folder
 
 
+@contextlib.contextmanager
+def print_kept():
+    """`builtins.print` as it was, back when the run ends. kfp.local indents a task's output by swapping
+    `builtins.print` for the task's duration (`indented_print`, kfp/local/logging_utils.py); loop iterations that run
+    at once, in threads, swap it in an interleaved order and can leave it indented after the run, for every later
+    print of the process (a notebook's too)."""
+    kept = builtins.print
+    try:
+        yield
+    finally:
+        builtins.print = kept
+
+
 def run_pipeline(pipeline, arguments: dict, verbose: bool = False, headline=None) -> LocalOutcome:
     """Run `pipeline` on kfp.local (after `init_local`), showing its progress and keeping its output in a log file
     beside the run folder (`verbose`: show that output too); the run's record and report go into its folder,
@@ -68,8 +83,10 @@ def run_pipeline(pipeline, arguments: dict, verbose: bool = False, headline=None
     try:
         # Ctrl-C first: the warm runner's fallback is the stock launch as local_interrupt wrapped it, and its forked
         # tasks are adopted by the same CtrlC.
-        with view, keeper.watching(), warm_session(lambda line: view.console.print(line, highlight=False, markup=False),
-                                                   on_task=keeper.adopt_task):
+        def say(line: str) -> None:
+            view.console.print(line, highlight=False, markup=False)
+
+        with print_kept(), view, keeper.watching(), warm_session(say, on_task=keeper.adopt_task):
             try:
                 result = pipeline(**arguments)
             except RuntimeError as err:

@@ -267,3 +267,23 @@ def test_a_cluster_runs_report_comes_from_its_api_data_and_links_the_kfp_ui():
     assert "What went wrong" in html and "Error (exit code 1)" in html and f'href="{url}"' in html
     assert {t["state"] for t in data["tasks"]} >= {"SUCCEEDED", "FAILED"} and "executor</text>" not in html
     assert parsed(html).fetched == [] and parsed(html).scripts == 0
+
+
+def test_a_run_leaves_print_as_it_found_it_though_two_iterations_swapped_it_at_once():
+    """kfp.local's own `indented_print`, entered and left as two loop iterations running in threads can: the first
+    to start ends first. That leaves `builtins.print` indented for good; the run puts it back."""
+    import builtins
+
+    from kfp.local.logging_utils import indented_print
+
+    from pipelines.local_run import print_kept
+
+    mine = builtins.print
+    with print_kept():
+        first, second = indented_print(), indented_print()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        second.__exit__(None, None, None)
+        assert builtins.print is not mine, "kfp.local alone leaves it indented"
+    assert builtins.print is mine
