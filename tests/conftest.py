@@ -27,16 +27,18 @@ settings.load_profile("kfp-laptop")
 
 _tier: list[tier_run.TierRun] = []   # in the process that started the engine tier
 TIER_FOLDER = "kfp_laptop_tier"      # the key of the tier's folder in an xdist worker's input
+_made_folder = pytest.StashKey[Path]()
 
 
 def _tier_folder(config) -> Path:
-    """Where this session's engine tier runs: one folder per session, handed to the xdist workers."""
+    """Where this session's engine tier runs: one folder per session, made by the process that starts the tier and
+    handed to the xdist workers."""
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         return Path(workerinput[TIER_FOLDER])
-    if not hasattr(config, "_kfp_laptop_tier"):
-        config._kfp_laptop_tier = Path(tempfile.mkdtemp(prefix="kfp-laptop-engine-tier-"))
-    return config._kfp_laptop_tier
+    if _made_folder not in config.stash:
+        config.stash[_made_folder] = Path(tempfile.mkdtemp(prefix="kfp-laptop-engine-tier-"))
+    return config.stash[_made_folder]
 
 
 def _start_tier(config, ids) -> None:
@@ -80,8 +82,8 @@ def pytest_xdist_node_collection_finished(node, ids):
 def pytest_sessionfinish(session):
     for run in _tier:
         run.stop()
-    if not hasattr(session.config, "workerinput") and hasattr(session.config, "_kfp_laptop_tier"):
-        shutil.rmtree(session.config._kfp_laptop_tier, ignore_errors=True)
+    if _made_folder in session.config.stash:
+        shutil.rmtree(session.config.stash[_made_folder], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
